@@ -1,0 +1,108 @@
+package io.latentfarm.worker.model;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.util.Arrays;
+import java.util.List;
+
+/**
+ * A view of one component's weights under a path prefix, like candle's VarBuilder: model code asks
+ * for {@code vb.pp("down_blocks").pp(1).get("attentions.0.proj_in.weight", 320, 320, 1, 1)} and the
+ * name it asks for is the diffusers parameter name. Tensors are created on the manager's device in
+ * {@link #dtype()}; F16/BF16 storage is widened when the compute type is float32.
+ */
+public final class Weights {
+    private final List<SafeTensors> files;
+    private final String prefix;
+    private final NDManager manager;
+    private final DataType dtype;
+
+    public Weights(List<SafeTensors> files, NDManager manager, DataType dtype) {
+        this(files, "", manager, dtype);
+    }
+
+    private Weights(List<SafeTensors> files, String prefix, NDManager manager, DataType dtype) {
+        this.files = List.copyOf(files);
+        this.prefix = prefix;
+        this.manager = manager;
+        this.dtype = dtype;
+    }
+
+    /** The view one level down: {@code pp("mid_block")}, then {@code pp(0)}. */
+    public Weights pp(String name) {
+        return new Weights(files, prefix + name + ".", manager, dtype);
+    }
+
+    public Weights pp(int index) {
+        return pp(Integer.toString(index));
+    }
+
+    public NDManager manager() {
+        return manager;
+    }
+
+    public DataType dtype() {
+        return dtype;
+    }
+
+    public String prefix() {
+        return prefix;
+    }
+
+    public boolean contains(String name) {
+        String full = prefix + name;
+        return files.stream().anyMatch(f -> f.contains(full));
+    }
+
+    /** The tensor {@code prefix + name}, checked against {@code expectedShape} when one is given. */
+    public NDArray get(String name, long... expectedShape) {
+        String full = prefix + name;
+        SafeTensors file = files.stream().filter(f -> f.contains(full)).findFirst()
+                .orElseThrow(() -> new ModelException(describeFiles() + ": tensor '" + full + "' is missing"));
+        SafeTensors.Entry e = file.entry(full);
+        if (expectedShape.length > 0 && !Arrays.equals(e.shape(), expectedShape)) {
+            throw new ModelException(file.file() + ": tensor '" + full + "' has shape " + e.shapeString()
+                    + ", expected " + Arrays.toString(expectedShape));
+        }
+        return load(file, e);
+    }
+
+    private NDArray load(SafeTensors file, SafeTensors.Entry e) {
+        Shape shape = new Shape(e.shape());
+        ByteBuffer bytes = e.dtype() == SafeTensorDType.BF16 ? file.bytes(e.name()) : file.nativeBytes(e.name());
+        NDArray array;
+        switch (e.dtype()) {
+            case F32 -> array = manager.create(bytes, shape, DataType.FLOAT32);
+            case F16 -> array = manager.create(bytes, shape, DataType.FLOAT16);
+            // BF16 NDArrays abort the JVM inside DJL (FACTS.md): widen in Java.
+            case BF16 -> array = manager.create(bf16ToF32(bytes, e.elementCount()), shape, DataType.FLOAT32);
+            default -> throw new ModelException(file.file() + ": tensor '" + e.name() + "' is " + e.dtype()
+                    + ", not a floating-point weight");
+        }
+        if (array.getDataType() != dtype) {
+            NDArray converted = array.toType(dtype, false);
+            array.close();
+            array = converted;
+        }
+        array.setName(e.name());
+        return array;
+    }
+
+    private static ByteBuffer bf16ToF32(ByteBuffer src, long count) {
+        ByteBuffer out = ByteBuffer.allocateDirect(Math.toIntExact(count * 4)).order(ByteOrder.nativeOrder());
+        for (int i = 0; i < count; i++) {
+            out.putInt((src.getShort(2 * i) & 0xffff) << 16);
+        }
+        return out.flip();
+    }
+
+    private String describeFiles() {
+        return files.size() == 1 ? files.get(0).file().toString()
+                : files.stream().map(f -> f.file().toString()).toList().toString();
+    }
+}

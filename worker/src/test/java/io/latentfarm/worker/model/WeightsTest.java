@@ -1,0 +1,62 @@
+package io.latentfarm.worker.model;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import io.latentfarm.worker.testing.Reference;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+class WeightsTest {
+
+    @Test
+    void prefixedViewLoadsDiffusersNamesAsFloat32() {
+        ModelFolder folder = ModelFolder.open(Reference.tinyModel());
+        List<SafeTensors> files = folder.weights("unet", null);
+        try (NDManager m = NDManager.newBaseManager()) {
+            Weights unet = new Weights(files, m, DataType.FLOAT32);
+            Weights attn = unet.pp("down_blocks").pp(0).pp("attentions").pp(0);
+            assertEquals("down_blocks.0.attentions.0.", attn.prefix());
+            NDArray w = attn.get("proj_in.weight", 32, 32, 1, 1);
+            assertEquals(DataType.FLOAT32, w.getDataType());
+            assertArrayEquals(files.get(0).floats("down_blocks.0.attentions.0.proj_in.weight"), w.toFloatArray());
+
+            String wrong = assertThrows(ModelException.class, () -> attn.get("proj_in.weight", 32, 32)).getMessage();
+            assertTrue(wrong.contains("[32, 32, 1, 1]") && wrong.contains("expected [32, 32]"), wrong);
+            String missing = assertThrows(ModelException.class, () -> attn.get("nope.weight")).getMessage();
+            assertTrue(missing.contains("down_blocks.0.attentions.0.nope.weight") && missing.contains("missing"), missing);
+        } finally {
+            files.forEach(SafeTensors::close);
+        }
+    }
+
+    @Test
+    void modelFolderErrorsNameTheFile(@TempDir Path dir) throws IOException {
+        assertTrue(assertThrows(ModelException.class, () -> ModelFolder.open(dir.resolve("absent")))
+                .getMessage().contains("model folder not found"));
+        assertTrue(assertThrows(ModelException.class, () -> ModelFolder.open(dir))
+                .getMessage().contains("model_index.json"));
+        Files.writeString(dir.resolve("model_index.json"), "{}");
+        Files.createDirectories(dir.resolve("unet"));
+        Files.writeString(dir.resolve("unet/config.json"), "{\"block_out_channels\": [32,");
+        ModelFolder f = ModelFolder.open(dir);
+        String bad = assertThrows(ModelException.class, () -> f.config("unet")).getMessage();
+        assertTrue(bad.contains("unet/config.json") && bad.contains("invalid JSON"), bad);
+        String noWeights = assertThrows(ModelException.class, () -> f.weights("unet", "fp16")).getMessage();
+        assertTrue(noWeights.contains("diffusion_pytorch_model.fp16.safetensors") && noWeights.contains("variant 'fp16'"), noWeights);
+        assertTrue(assertThrows(ModelException.class, () -> f.config("vae")).getMessage().contains("component folder not found"));
+    }
+
+    @Test
+    void schedulerConfigIsFoundUnderItsOwnName() {
+        ModelFolder f = ModelFolder.open(Reference.sdV14Configs());
+        assertEquals("PNDMScheduler", f.config("scheduler").get("_class_name").asText());
+    }
+}
