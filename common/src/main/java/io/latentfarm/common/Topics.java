@@ -55,8 +55,16 @@ public record Topics(String prefix) {
         return prefix + "jobs.dlq";
     }
 
+    /**
+     * The coordinator's batch state, keyed by batch id: a compacted topic written in the same
+     * transactions as its events and jobs, from which a restarted coordinator rebuilds.
+     */
+    public String batchState() {
+        return prefix + "batches";
+    }
+
     /** Every topic this project uses. */
     public List<String> all() {
-        return List.of(requests(), jobs(), results(), events(), jobsDlq());
+        return List.of(requests(), jobs(), results(), events(), jobsDlq(), batchState());
     }
 }

@@ -13,9 +13,10 @@ import java.util.Objects;
  * @param objectKey where the PNG was written (rendered only)
  * @param reason    why it failed (failed only)
  * @param timings   where the time went (rendered only; may be null)
+ * @param model     the model the worker rendered with (its id or folder name; may be null)
  */
 @JsonPropertyOrder({"schemaVersion", "batchId", "index", "jobId", "status", "objectKey", "reason",
-        "workerId", "timings", "attempt"})
+        "workerId", "timings", "attempt", "model"})
 public record RenderResult(
         int schemaVersion,
         String batchId,
@@ -26,7 +27,8 @@ public record RenderResult(
         String reason,
         String workerId,
         Timings timings,
-        int attempt) implements Message {
+        int attempt,
+        String model) implements Message {
 
     public enum Status {
         @JsonProperty("rendered") RENDERED,
@@ -47,13 +49,17 @@ public record RenderResult(
     }
 
     public static RenderResult rendered(RenderJob job, String workerId, Timings timings) {
+        return rendered(job, workerId, job.model(), timings);
+    }
+
+    public static RenderResult rendered(RenderJob job, String workerId, String model, Timings timings) {
         return new RenderResult(SCHEMA_VERSION, job.batchId(), job.index(), job.jobId(), Status.RENDERED,
-                job.objectKey(), null, workerId, timings, job.attempt());
+                job.objectKey(), null, workerId, timings, job.attempt(), model);
     }
 
     public static RenderResult failed(RenderJob job, String workerId, String reason) {
         return new RenderResult(SCHEMA_VERSION, job.batchId(), job.index(), job.jobId(), Status.FAILED,
-                null, reason, workerId, null, job.attempt());
+                null, reason, workerId, null, job.attempt(), job.model());
     }
 
     @JsonIgnore
