@@ -1,0 +1,111 @@
+package io.latentfarm.coordinator;
+
+import com.fasterxml.jackson.annotation.JsonIgnore;
+import com.fasterxml.jackson.annotation.JsonProperty;
+import com.fasterxml.jackson.annotation.JsonPropertyOrder;
+import io.latentfarm.common.message.Message;
+import io.latentfarm.common.message.RenderRequest;
+import io.latentfarm.common.message.RenderResult;
+
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.Objects;
+
+/**
+ * What the coordinator knows about one batch; the value of the compacted state topic (key: batch
+ * id), rewritten in the same transaction as every event and job it causes. Immutable: each change
+ * makes a new state.
+ *
+ * @param request        the request with the batch id and seed filled in
+ * @param attempts       per image, the attempt most recently issued
+ * @param images         per image, its result once rendered (null entries: still missing)
+ * @param lastProgressAt when the batch last moved (accepted, an image in, jobs re-issued), epoch ms
+ */
+@JsonPropertyOrder({"schemaVersion", "batchId", "status", "done", "total", "reason", "acceptedAt", "lastProgressAt",
+        "completedAt", "bucket", "gridKey", "manifestKey", "attempts", "images", "request"})
+public record BatchState(int schemaVersion, String batchId, Status status, RenderRequest request, long acceptedAt,
+                         long lastProgressAt, List<Integer> attempts, List<Image> images, String reason,
+                         Long completedAt, String bucket, String gridKey, String manifestKey) implements Message {
+
+    public enum Status {
+        @JsonProperty("running") RUNNING,
+        @JsonProperty("completed") COMPLETED,
+        @JsonProperty("failed") FAILED
+    }
+
+    /** One rendered image: where it is and who made it how fast. */
+    public record Image(String objectKey, String workerId, int attempt, String model, RenderResult.Timings timings,
+                        long receivedAt) {
+    }
+
+    public BatchState {
+        schemaVersion = Message.normalizeVersion(schemaVersion);
+        Objects.requireNonNull(batchId, "batchId");
+        Objects.requireNonNull(status, "status");
+        Objects.requireNonNull(request, "request");
+        attempts = List.copyOf(attempts);
+        images = Collections.unmodifiableList(new ArrayList<>(images));
+        if (attempts.size() != request.imageCount() || images.size() != request.imageCount()) {
+            throw new IllegalArgumentException("batch " + batchId + " state has " + images.size()
+                    + " image slots for " + request.imageCount() + " images");
+        }
+    }
+
+    /** A batch just accepted: every image at attempt 1, none in. */
+    public static BatchState accepted(RenderRequest request, long now) {
+        int n = request.imageCount();
+        return new BatchState(SCHEMA_VERSION, request.batchId(), Status.RUNNING, request, now, now,
+                Collections.nCopies(n, 1), Collections.nCopies(n, null), null, null, null, null, null);
+    }
+
+    @JsonProperty("total")
+    public int total() {
+        return images.size();
+    }
+
+    @JsonProperty("done")
+    public int done() {
+        return (int) images.stream().filter(Objects::nonNull).count();
+    }
+
+    @JsonIgnore
+    public boolean isRunning() {
+        return status == Status.RUNNING;
+    }
+
+    /** Images with no result yet, in order. */
+    public List<Integer> missing() {
+        List<Integer> out = new ArrayList<>();
+        for (int i = 0; i < images.size(); i++) {
+            if (images.get(i) == null) {
+                out.add(i);
+            }
+        }
+        return out;
+    }
+
+    public BatchState withImage(int index, Image image, long now) {
+        List<Image> next = new ArrayList<>(images);
+        next.set(index, image);
+        return new BatchState(schemaVersion, batchId, status, request, acceptedAt, now, attempts, next, reason,
+                completedAt, bucket, gridKey, manifestKey);
+    }
+
+    public BatchState withAttempt(int index, int attempt, long now) {
+        List<Integer> next = new ArrayList<>(attempts);
+        next.set(index, attempt);
+        return new BatchState(schemaVersion, batchId, status, request, acceptedAt, now, next, images, reason,
+                completedAt, bucket, gridKey, manifestKey);
+    }
+
+    public BatchState completed(long now, String bucket, String gridKey, String manifestKey) {
+        return new BatchState(schemaVersion, batchId, Status.COMPLETED, request, acceptedAt, now, attempts, images,
+                null, now, bucket, gridKey, manifestKey);
+    }
+
+    public BatchState failed(long now, String why) {
+        return new BatchState(schemaVersion, batchId, Status.FAILED, request, acceptedAt, now, attempts, images,
+                why, now, bucket, gridKey, manifestKey);
+    }
+}

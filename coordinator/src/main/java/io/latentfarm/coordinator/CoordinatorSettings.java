@@ -1,0 +1,96 @@
+package io.latentfarm.coordinator;
+
+import io.latentfarm.common.Topics;
+import io.latentfarm.common.storage.ObjectKeys;
+import io.latentfarm.common.validation.Limits;
+
+import java.time.Duration;
+import java.util.Map;
+import java.util.Objects;
+
+/**
+ * How a {@link Coordinator} is set up.
+ *
+ * @param bootstrap        Kafka bootstrap servers
+ * @param topics           topic names
+ * @param keys             object key layout (the operator's key prefix)
+ * @param groupId          the coordinators' consumer group (requests and results)
+ * @param transactionalId  this instance's transactional id: stable across its restarts (a restarted
+ *                         instance fences its previous self), distinct between live instances
+ * @param partitions       partitions of the requests, results, events and state topics when this
+ *                         coordinator creates them (requests, results and state must match: a batch's
+ *                         request, results and state live on the same partition number)
+ * @param jobPartitions    partitions of the jobs topic when created: the most workers that can share work
+ * @param createTopics     create missing topics on start
+ * @param maxAttempts      tries per image before its job goes to the dead-letter topic and the batch fails
+ * @param reissueAfter     a running batch with no result for this long gets its missing jobs re-issued
+ * @param limits           what requests may ask for
+ * @param kafka            extra client settings (security, timeouts) for every client
+ */
+public record CoordinatorSettings(String bootstrap, Topics topics, ObjectKeys keys, String groupId,
+                                  String transactionalId, int partitions, int jobPartitions, boolean createTopics,
+                                  int maxAttempts, Duration reissueAfter, Limits limits, Map<String, String> kafka) {
+    public static final String DEFAULT_GROUP = "latentfarm-coordinator";
+
+    public CoordinatorSettings {
+        Objects.requireNonNull(bootstrap, "bootstrap");
+        topics = topics == null ? Topics.defaults() : topics;
+        keys = keys == null ? ObjectKeys.root() : keys;
+        groupId = groupId == null || groupId.isBlank() ? DEFAULT_GROUP : groupId;
+        transactionalId = transactionalId == null || transactionalId.isBlank()
+                ? groupId + "-" + hostName() : transactionalId;
+        if (partitions < 1 || jobPartitions < 1 || maxAttempts < 1) {
+            throw new IllegalArgumentException("partitions, jobPartitions and maxAttempts must be at least 1");
+        }
+        reissueAfter = reissueAfter == null ? Duration.ofMinutes(30) : reissueAfter;
+        limits = limits == null ? Limits.DEFAULTS : limits;
+        kafka = kafka == null ? Map.of() : Map.copyOf(kafka);
+    }
+
+    /** Defaults: 3 partitions, 12 job partitions, 3 attempts, re-issue after 30 minutes of silence. */
+    public static CoordinatorSettings defaults(String bootstrap) {
+        return new CoordinatorSettings(bootstrap, null, null, null, null, 3, 12, true, 3, null, null, null);
+    }
+
+    public CoordinatorSettings withTopics(Topics t) {
+        return new CoordinatorSettings(bootstrap, t, keys, groupId, transactionalId, partitions, jobPartitions,
+                createTopics, maxAttempts, reissueAfter, limits, kafka);
+    }
+
+    public CoordinatorSettings withJobPartitions(int n) {
+        return new CoordinatorSettings(bootstrap, topics, keys, groupId, transactionalId, partitions, n,
+                createTopics, maxAttempts, reissueAfter, limits, kafka);
+    }
+
+    public CoordinatorSettings withReissueAfter(Duration d) {
+        return new CoordinatorSettings(bootstrap, topics, keys, groupId, transactionalId, partitions, jobPartitions,
+                createTopics, maxAttempts, d, limits, kafka);
+    }
+
+    public CoordinatorSettings withMaxAttempts(int n) {
+        return new CoordinatorSettings(bootstrap, topics, keys, groupId, transactionalId, partitions, jobPartitions,
+                createTopics, n, reissueAfter, limits, kafka);
+    }
+
+    public CoordinatorSettings withTransactionalId(String id) {
+        return new CoordinatorSettings(bootstrap, topics, keys, groupId, id, partitions, jobPartitions,
+                createTopics, maxAttempts, reissueAfter, limits, kafka);
+    }
+
+    public CoordinatorSettings withLimits(Limits l) {
+        return new CoordinatorSettings(bootstrap, topics, keys, groupId, transactionalId, partitions, jobPartitions,
+                createTopics, maxAttempts, reissueAfter, l, kafka);
+    }
+
+    private static String hostName() {
+        String host = System.getenv("HOSTNAME");
+        if (host != null && !host.isBlank()) {
+            return host;
+        }
+        try {
+            return java.net.InetAddress.getLocalHost().getHostName();
+        } catch (java.io.IOException e) {
+            return "0";
+        }
+    }
+}

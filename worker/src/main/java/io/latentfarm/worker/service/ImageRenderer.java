@@ -1,0 +1,32 @@
+package io.latentfarm.worker.service;
+
+import io.latentfarm.worker.pipeline.GenerationRequest;
+import io.latentfarm.worker.pipeline.ProgressListener;
+import io.latentfarm.worker.pipeline.RenderedImage;
+
+import java.util.List;
+
+/**
+ * What the job consumer needs of a loaded model: render images {@code indices} of a diffusers
+ * batch, each equal to that image of the full one-generator call. {@link PipelineRenderer} adapts
+ * the Stable Diffusion pipeline; tests may plug in others. Implementations may be called from one
+ * thread at a time.
+ */
+public interface ImageRenderer extends AutoCloseable {
+
+    /**
+     * @param listener called after each denoising step; it may throw to abandon the render (the
+     *                 exception propagates out of this call)
+     */
+    List<RenderedImage> render(GenerationRequest request, int[] indices, ProgressListener listener);
+
+    /** The model's label, written into results, PNG parameters and manifests (e.g. its folder name). */
+    String modelId();
+
+    /** Where it computes, in words ("cpu", "gpu(0)"). */
+    String device();
+
+    @Override
+    default void close() {
+    }
+}

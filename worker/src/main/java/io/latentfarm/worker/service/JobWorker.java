@@ -1,0 +1,550 @@
+package io.latentfarm.worker.service;
+
+import io.latentfarm.common.Topics;
+import io.latentfarm.common.image.GenerationParameters;
+import io.latentfarm.common.image.Png;
+import io.latentfarm.common.image.RgbImage;
+import io.latentfarm.common.message.BatchEvent;
+import io.latentfarm.common.message.Json;
+import io.latentfarm.common.message.Message;
+import io.latentfarm.common.message.MessageDecodeException;
+import io.latentfarm.common.message.RenderJob;
+import io.latentfarm.common.message.RenderResult;
+import io.latentfarm.common.storage.ObjectStore;
+import io.latentfarm.worker.pipeline.ProgressListener;
+import io.latentfarm.worker.pipeline.RenderedImage;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.ConsumerRebalanceListener;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.ConsumerRecords;
+import org.apache.kafka.clients.consumer.CooperativeStickyAssignor;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.consumer.OffsetAndMetadata;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.KafkaException;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.errors.WakeupException;
+import org.apache.kafka.common.header.internals.RecordHeaders;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+import org.apache.kafka.common.serialization.StringDeserializer;
+import org.apache.kafka.common.serialization.StringSerializer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Set;
+import java.util.concurrent.CancellationException;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicReference;
+
+/**
+ * The job consumer: takes jobs from the jobs topic in a consumer group, renders them with one
+ * loaded model, uploads each PNG, publishes its result, and only then commits the job's offset.
+ * A worker killed at any point loses nothing: an uncommitted job runs again (here or elsewhere)
+ * and overwrites the same key with the same bytes; the coordinator ignores the duplicate result.
+ *
+ * <h2>Staying in the group during a long render</h2>
+ * Rendering runs on its own thread. Meanwhile the consumer thread keeps polling with every
+ * assigned partition paused, so the group sees a live member however long a job takes (no
+ * {@code max.poll.interval.ms} to size) and rebalances complete promptly. Records a poll returns
+ * anyway (a partition assigned during the render) are handed back by seeking to them. A partition
+ * revoked during the render is not committed: its job runs again on its new owner.
+ *
+ * <h2>Failures</h2>
+ * <ul>
+ *   <li>undecodable job: copied to the dead-letter topic with the error, committed;</li>
+ *   <li>rendering throws: a {@code failed} result with the reason and attempt, committed (the
+ *       coordinator re-issues it, and after its last attempt sends it to the dead-letter topic);</li>
+ *   <li>the upload or the result cannot be written: nothing is committed, the consumer seeks back
+ *       and tries again after {@link WorkerSettings#retryBackoff()}.</li>
+ * </ul>
+ * {@link #close()} lets a job in flight finish within {@link WorkerSettings#shutdownGrace()},
+ * else abandons it uncommitted (handing it back to the group) and leaves the group.
+ */
+public final class JobWorker implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(JobWorker.class);
+    private static final Duration IDLE_POLL = Duration.ofMillis(500);
+    private static final Duration BUSY_POLL = Duration.ofMillis(100);
+
+    private final WorkerSettings settings;
+    private final Topics topics;
+    private final ImageRenderer renderer;
+    private final ObjectStore store;
+    private final KafkaConsumer<String, byte[]> consumer;
+    private final KafkaProducer<String, byte[]> producer;
+    private final ExecutorService renderThread;
+    private final Thread consumerThread;
+    private final AtomicBoolean stopping = new AtomicBoolean();
+    private final AtomicBoolean abandon = new AtomicBoolean();
+    private final CountDownLatch stopped = new CountDownLatch(1);
+    private final AtomicReference<String> currentJob = new AtomicReference<>();
+    private final AtomicLong rendered = new AtomicLong();
+    private final AtomicLong failed = new AtomicLong();
+    private final Set<TopicPartition> assigned = new HashSet<>();
+    private volatile boolean running;
+    private boolean started;
+    private volatile Throwable crash;
+
+    // Owned by the consumer thread.
+    private InFlight inFlight;
+    private long retryAt;
+
+    public JobWorker(WorkerSettings settings, ImageRenderer renderer, ObjectStore store) {
+        this.settings = Objects.requireNonNull(settings, "settings");
+        this.topics = settings.topics();
+        this.renderer = Objects.requireNonNull(renderer, "renderer");
+        this.store = Objects.requireNonNull(store, "store");
+        this.consumer = new KafkaConsumer<>(consumerConfig(settings), new StringDeserializer(), new ByteArrayDeserializer());
+        this.producer = new KafkaProducer<>(producerConfig(settings), new StringSerializer(), new ByteArraySerializer());
+        this.renderThread = Executors.newSingleThreadExecutor(r -> {
+            Thread t = new Thread(r, "latentfarm-render-" + settings.workerId());
+            t.setDaemon(true);
+            return t;
+        });
+        this.consumerThread = new Thread(this::run, "latentfarm-jobs-" + settings.workerId());
+    }
+
+    static Map<String, Object> consumerConfig(WorkerSettings s) {
+        Map<String, Object> c = new HashMap<>();
+        c.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, s.bootstrap());
+        c.put(ConsumerConfig.GROUP_ID_CONFIG, s.groupId());
+        c.put(ConsumerConfig.CLIENT_ID_CONFIG, "latentfarm-worker-" + s.workerId());
+        c.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
+        c.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
+        // The coordinator writes jobs in transactions: never render a job of an aborted one.
+        c.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
+        c.put(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, s.maxBatch());
+        // Moving only the partitions that must move keeps a busy worker's partition where it is.
+        c.put(ConsumerConfig.PARTITION_ASSIGNMENT_STRATEGY_CONFIG, CooperativeStickyAssignor.class.getName());
+        c.putAll(s.kafka());
+        return c;
+    }
+
+    static Map<String, Object> producerConfig(WorkerSettings s) {
+        Map<String, Object> c = new HashMap<>();
+        c.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, s.bootstrap());
+        c.put(ProducerConfig.CLIENT_ID_CONFIG, "latentfarm-worker-" + s.workerId());
+        c.put(ProducerConfig.ACKS_CONFIG, "all");
+        c.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true);
+        c.put(ProducerConfig.LINGER_MS_CONFIG, 0);
+        c.putAll(s.kafka());
+        return c;
+    }
+
+    /** Joins the group and starts taking jobs. */
+    public synchronized JobWorker start() {
+        if (started) {
+            throw new IllegalStateException("already started");
+        }
+        started = true;
+        running = true;
+        consumerThread.start();
+        return this;
+    }
+
+    public WorkerStatus status() {
+        return new WorkerStatus(settings.workerId(), true, renderer.modelId(), renderer.device(),
+                running, currentJob.get(), rendered.get(), failed.get());
+    }
+
+    public String workerId() {
+        return settings.workerId();
+    }
+
+    /** The failure that stopped the consumer thread, if any. */
+    public Throwable crash() {
+        return crash;
+    }
+
+    // ---------------------------------------------------------------- consumer thread
+
+    private void run() {
+        try {
+            consumer.subscribe(List.of(topics.jobs()), new Rebalance());
+            while (!stopping.get() || inFlight != null) {
+                if (inFlight == null) {
+                    takeWork();
+                } else {
+                    tendWork();
+                }
+            }
+        } catch (WakeupException e) {
+            // close() while polling
+        } catch (Throwable t) {
+            crash = t;
+            LOG.error("worker {} stopped: {}", settings.workerId(), t.toString(), t);
+        } finally {
+            running = false;
+            try {
+                consumer.close(Duration.ofSeconds(5));
+            } catch (RuntimeException e) {
+                LOG.warn("closing the jobs consumer: {}", e.toString());
+            }
+            stopped.countDown();
+        }
+    }
+
+    private void takeWork() {
+        if (System.currentTimeMillis() < retryAt) {
+            consumer.pause(consumer.assignment());
+            consumer.poll(BUSY_POLL);
+            return;
+        }
+        consumer.resume(consumer.paused());
+        ConsumerRecords<String, byte[]> records = consumer.poll(IDLE_POLL);
+        if (records.isEmpty() || stopping.get()) {
+            if (!records.isEmpty()) {
+                rewind(records);
+            }
+            return;
+        }
+        List<ConsumerRecord<String, byte[]>> all = new ArrayList<>();
+        records.forEach(all::add);
+        List<RenderJob> jobs = new ArrayList<>();
+        for (ConsumerRecord<String, byte[]> record : all) {
+            try {
+                jobs.add(Json.renderJob(record.value()));
+            } catch (MessageDecodeException | IllegalArgumentException e) {
+                deadLetter(record, e);
+            }
+        }
+        consumer.pause(consumer.assignment());
+        Work work = new Work(all, jobs);
+        inFlight = new InFlight(work, renderThread.submit(() -> process(work)));
+    }
+
+    private void tendWork() {
+        consumer.pause(consumer.assignment()); // partitions assigned since the last poll, too
+        ConsumerRecords<String, byte[]> extra = consumer.poll(BUSY_POLL);
+        if (!extra.isEmpty()) {
+            rewind(extra);
+        }
+        if (stopping.get() && !abandon.get() && System.nanoTime() > stopDeadline) {
+            LOG.warn("worker {}: job {} did not finish within {}; handing it back", settings.workerId(),
+                    currentJob.get(), settings.shutdownGrace());
+            abandon.set(true);
+        }
+        if (!inFlight.future.isDone()) {
+            return;
+        }
+        InFlight done = inFlight;
+        inFlight = null;
+        Work work = done.work;
+        Set<TopicPartition> lost = done.lost;
+        Outcome outcome;
+        try {
+            outcome = done.future.get();
+        } catch (ExecutionException e) {
+            outcome = Outcome.RETRY;
+            LOG.warn("worker {}: {}", settings.workerId(), e.getCause().toString());
+        } catch (InterruptedException | CancellationException e) {
+            outcome = Outcome.RETRY;
+        }
+        if (outcome == Outcome.DONE) {
+            commit(work, lost);
+        } else {
+            seekBack(work, lost);
+            if (outcome == Outcome.RETRY) {
+                retryAt = System.currentTimeMillis() + settings.retryBackoff().toMillis();
+            }
+        }
+        consumer.resume(consumer.paused());
+    }
+
+    private volatile long stopDeadline = Long.MAX_VALUE;
+
+    private void commit(Work work, Set<TopicPartition> lost) {
+        Map<TopicPartition, OffsetAndMetadata> offsets = new HashMap<>();
+        for (ConsumerRecord<String, byte[]> r : work.records()) {
+            TopicPartition tp = new TopicPartition(r.topic(), r.partition());
+            if (lost.contains(tp) || !assigned.contains(tp)) {
+                continue; // revoked meanwhile: its new owner runs the job again
+            }
+            offsets.merge(tp, new OffsetAndMetadata(r.offset() + 1), (a, b) -> a.offset() >= b.offset() ? a : b);
+        }
+        if (offsets.isEmpty()) {
+            return;
+        }
+        try {
+            consumer.commitSync(offsets);
+        } catch (KafkaException e) {
+            // A rebalance took the partition: the job runs again elsewhere, rewriting the same bytes.
+            LOG.warn("worker {}: commit of {} failed ({}); the jobs will run again", settings.workerId(),
+                    offsets.keySet(), e.toString());
+        }
+    }
+
+    private void seekBack(Work work, Set<TopicPartition> lost) {
+        Map<TopicPartition, Long> first = new HashMap<>();
+        for (ConsumerRecord<String, byte[]> r : work.records()) {
+            first.merge(new TopicPartition(r.topic(), r.partition()), r.offset(), Math::min);
+        }
+        first.forEach((tp, offset) -> {
+            if (!lost.contains(tp) && assigned.contains(tp)) {
+                consumer.seek(tp, offset);
+            }
+        });
+    }
+
+    private void rewind(ConsumerRecords<String, byte[]> records) {
+        for (TopicPartition tp : records.partitions()) {
+            consumer.seek(tp, records.records(tp).get(0).offset());
+        }
+    }
+
+    private void deadLetter(ConsumerRecord<String, byte[]> record, Exception error) {
+        LOG.warn("worker {}: undecodable job at {}-{}@{}: {}", settings.workerId(), record.topic(),
+                record.partition(), record.offset(), error.getMessage());
+        RecordHeaders headers = new RecordHeaders();
+        headers.add("latentfarm.error", utf8(String.valueOf(error.getMessage())));
+        headers.add("latentfarm.source", utf8(record.topic() + "-" + record.partition() + "@" + record.offset()));
+        headers.add("latentfarm.worker", utf8(settings.workerId()));
+        send(new ProducerRecord<>(topics.jobsDlq(), null, record.key(), record.value(), headers));
+    }
+
+    private final class Rebalance implements ConsumerRebalanceListener {
+        @Override
+        public void onPartitionsRevoked(Collection<TopicPartition> partitions) {
+            assigned.removeAll(partitions);
+            if (inFlight != null) {
+                inFlight.lost.addAll(partitions);
+            }
+        }
+
+        @Override
+        public void onPartitionsLost(Collection<TopicPartition> partitions) {
+            onPartitionsRevoked(partitions);
+        }
+
+        @Override
+        public void onPartitionsAssigned(Collection<TopicPartition> partitions) {
+            assigned.addAll(partitions);
+            if (inFlight != null || System.currentTimeMillis() < retryAt) {
+                consumer.pause(partitions);
+            }
+        }
+    }
+
+    // ---------------------------------------------------------------- render thread
+
+    private Outcome process(Work work) {
+        try {
+            for (RenderCall call : RenderCall.plan(work.jobs())) {
+                if (abandon.get()) {
+                    return Outcome.HANDED_BACK;
+                }
+                renderCall(call);
+            }
+            return Outcome.DONE;
+        } catch (Abandoned e) {
+            return Outcome.HANDED_BACK;
+        } finally {
+            currentJob.set(null);
+        }
+    }
+
+    private void renderCall(RenderCall call) {
+        List<RenderJob> jobs = call.jobs();
+        RenderJob lead = jobs.get(0);
+        currentJob.set(jobs.size() == 1 ? lead.jobId() : lead.jobId() + " (+" + (jobs.size() - 1) + ")");
+        String model = renderer.modelId();
+        List<RenderJob> mismatched = jobs.stream()
+                .filter(j -> j.model() != null && !j.model().equals(model)).toList();
+        if (!mismatched.isEmpty()) {
+            for (RenderJob job : mismatched) {
+                publishFailure(job, "this worker serves model \"" + model + "\", the job asks for \"" + job.model() + "\"");
+            }
+            List<RenderJob> rest = new ArrayList<>(jobs);
+            rest.removeAll(mismatched);
+            if (!rest.isEmpty()) {
+                renderCall(RenderCall.of(rest));
+            }
+            return;
+        }
+        long start = System.nanoTime();
+        long[] lastStep = {start};
+        List<RenderedImage> images;
+        try {
+            images = renderer.render(call.request(), call.indices(), progress(jobs, lastStep));
+            if (images.size() != jobs.size()) {
+                throw new IllegalStateException("renderer returned " + images.size() + " images for "
+                        + jobs.size() + " jobs");
+            }
+        } catch (Abandoned e) {
+            throw e;
+        } catch (RuntimeException | OutOfMemoryError e) {
+            if (abandon.get()) {
+                throw new Abandoned();
+            }
+            String reason = e.getClass().getSimpleName() + (e.getMessage() == null ? "" : ": " + e.getMessage());
+            LOG.warn("worker {}: rendering {} failed: {}", settings.workerId(), lead.jobId(), reason, e);
+            for (RenderJob job : jobs) {
+                publishFailure(job, reason);
+            }
+            return;
+        }
+        long rendered = System.nanoTime();
+        for (RenderedImage image : images) {
+            RenderJob job = call.jobAt(image.index());
+            long encodeStart = System.nanoTime();
+            byte[] png = Png.encode(new RgbImage(image.width(), image.height(), image.rgb()), parameters(job, model));
+            long uploadStart = System.nanoTime();
+            store.put(job.objectKey(), png, "image/png");
+            long uploaded = System.nanoTime();
+            // Per call: denoising (with the prompt encoding) up to the last step, then VAE decoding;
+            // shared by the jobs of a packed call. PNG encoding counts as decode.
+            RenderResult.Timings timings = new RenderResult.Timings(0, ms(lastStep[0] - start),
+                    ms(rendered - lastStep[0]) + ms(uploadStart - encodeStart), ms(uploaded - uploadStart),
+                    ms(uploaded - start));
+            send(new ProducerRecord<>(topics.results(), job.batchId(),
+                    Json.toBytes(RenderResult.rendered(job, settings.workerId(), model, timings))));
+            this.rendered.incrementAndGet();
+            LOG.info("worker {}: rendered {} in {} ms", settings.workerId(), job.jobId(), ms(uploaded - start));
+        }
+    }
+
+    /** What the PNG says about how it was made; the model is the worker's when the job names none. */
+    static GenerationParameters parameters(RenderJob job, String model) {
+        GenerationParameters p = GenerationParameters.of(job);
+        if (job.model() != null) {
+            return p;
+        }
+        return new GenerationParameters(p.prompt(), p.negativePrompt(), p.steps(), p.sampler(), p.cfgScale(),
+                p.seed(), p.width(), p.height(), model, p.batchSize(), p.batchPos());
+    }
+
+    private ProgressListener progress(List<RenderJob> jobs, long[] lastStep) {
+        long intervalNanos = settings.progressInterval().toNanos();
+        long[] lastSent = {Long.MIN_VALUE};
+        return (step, total) -> {
+            if (abandon.get()) {
+                throw new Abandoned();
+            }
+            long now = System.nanoTime();
+            lastStep[0] = now;
+            if (step < total && lastSent[0] != Long.MIN_VALUE && now - lastSent[0] < intervalNanos) {
+                return;
+            }
+            lastSent[0] = now;
+            for (RenderJob job : jobs) {
+                BatchEvent event = new BatchEvent(Message.SCHEMA_VERSION, BatchEvent.Type.PROGRESS, job.batchId(),
+                        null, null, null, null, job.total(), job.jobId(), step, total,
+                        null, null, null, null, null);
+                // Progress is best effort: never wait for it, never fail the job over it.
+                try {
+                    producer.send(new ProducerRecord<>(topics.events(), job.batchId(), Json.toBytes(event)));
+                } catch (KafkaException e) {
+                    LOG.debug("progress event not sent: {}", e.toString());
+                }
+            }
+        };
+    }
+
+    private void publishFailure(RenderJob job, String reason) {
+        send(new ProducerRecord<>(topics.results(), job.batchId(),
+                Json.toBytes(RenderResult.failed(job, settings.workerId(), reason))));
+        failed.incrementAndGet();
+    }
+
+    /** Sends and waits for the broker's acknowledgement; failures propagate (the job is retried). */
+    private void send(ProducerRecord<String, byte[]> record) {
+        try {
+            producer.send(record).get(60, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted while publishing to " + record.topic(), e);
+        } catch (ExecutionException | TimeoutException e) {
+            throw new IllegalStateException("cannot publish to " + record.topic() + ": " + e, e);
+        }
+    }
+
+    private static long ms(long nanos) {
+        return TimeUnit.NANOSECONDS.toMillis(nanos);
+    }
+
+    private static byte[] utf8(String s) {
+        return s.getBytes(StandardCharsets.UTF_8);
+    }
+
+    // ---------------------------------------------------------------- shutdown
+
+    /**
+     * Stops taking jobs, lets the job in flight finish (publish and commit) within the shutdown
+     * grace, else hands it back uncommitted, leaves the group and closes the clients. The renderer
+     * is the caller's to close.
+     */
+    @Override
+    public void close() {
+        if (stopping.getAndSet(true)) {
+            awaitStopped();
+            return;
+        }
+        stopDeadline = System.nanoTime() + settings.shutdownGrace().toNanos();
+        synchronized (this) {
+            if (!started) {
+                consumer.close(Duration.ZERO);
+                stopped.countDown();
+            }
+        }
+        awaitStopped();
+        renderThread.shutdownNow();
+        producer.close(Duration.ofSeconds(5));
+    }
+
+    private void awaitStopped() {
+        try {
+            // The consumer thread ends after the grace period plus one render step at most.
+            while (!stopped.await(1, TimeUnit.SECONDS)) {
+                if (!consumerThread.isAlive()) {
+                    break;
+                }
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    // ---------------------------------------------------------------- types
+
+    private enum Outcome { DONE, RETRY, HANDED_BACK }
+
+    private record Work(List<ConsumerRecord<String, byte[]>> records, List<RenderJob> jobs) {
+    }
+
+    private static final class InFlight {
+        final Work work;
+        final Future<Outcome> future;
+        final Set<TopicPartition> lost = new HashSet<>();
+
+        InFlight(Work work, Future<Outcome> future) {
+            this.work = work;
+            this.future = future;
+        }
+    }
+
+    /** Thrown from the progress listener to stop a render that is being handed back. */
+    private static final class Abandoned extends RuntimeException {
+        Abandoned() {
+            super("handed back on shutdown", null, false, false);
+        }
+    }
+}

@@ -1,0 +1,16 @@
+package io.latentfarm.worker.service;
+
+/**
+ * A worker's state for health checks and logs.
+ *
+ * @param modelLoaded   whether a model is loaded and ready to render
+ * @param model         its label
+ * @param device        where it computes
+ * @param running       whether the job consumer is running
+ * @param currentJob    the job id being rendered, or null when idle
+ * @param rendered      images rendered since start
+ * @param failed        jobs whose rendering failed since start
+ */
+public record WorkerStatus(String workerId, boolean modelLoaded, String model, String device, boolean running,
+                           String currentJob, long rendered, long failed) {
+}
