@@ -1,0 +1,257 @@
+package io.latentfarm.coordinator;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.latentfarm.common.Topics;
+import io.latentfarm.common.image.Grid;
+import io.latentfarm.common.image.Png;
+import io.latentfarm.common.image.RgbImage;
+import io.latentfarm.common.message.BatchEvent;
+import io.latentfarm.common.message.Json;
+import io.latentfarm.common.message.RenderJob;
+import io.latentfarm.common.message.RenderRequest;
+import io.latentfarm.common.storage.ObjectStore;
+import io.latentfarm.embedded.EmbeddedKafka;
+import io.latentfarm.embedded.EmbeddedS3;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.apache.kafka.common.serialization.StringDeserializer;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.function.Predicate;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * The coordinator on a real broker and S3 server, with a stand-in worker (flat-colour images): the
+ * protocol, state and exactly-once behaviour, independent of the model.
+ */
+class CoordinatorTest {
+    @TempDir
+    static Path dir;
+    static EmbeddedKafka kafka;
+    static EmbeddedS3 s3;
+    static ObjectStore store;
+
+    @BeforeAll
+    static void start() {
+        kafka = EmbeddedKafka.start(dir.resolve("kafka"));
+        s3 = EmbeddedS3.start(dir.resolve("s3"));
+        store = ObjectStore.open(s3.objectStoreConfig());
+    }
+
+    @AfterAll
+    static void stop() {
+        if (store != null) store.close();
+        if (s3 != null) s3.close();
+        if (kafka != null) kafka.close();
+    }
+
+    static CoordinatorSettings settings(String prefix) {
+        return CoordinatorSettings.defaults(kafka.bootstrapServers())
+                .withTopics(new Topics(prefix))
+                .withTransactionalId("coordinator-" + prefix)
+                .withJobPartitions(4);
+    }
+
+    static CoordinatorSettings withGroup(CoordinatorSettings s, String prefix) {
+        return new CoordinatorSettings(s.bootstrap(), s.topics(), s.keys(), "coordinators-" + prefix,
+                s.transactionalId(), s.partitions(), s.jobPartitions(), s.createTopics(), s.maxAttempts(),
+                s.reissueAfter(), s.limits(), s.kafka());
+    }
+
+    static RenderRequest request(String batchId) {
+        return RenderRequest.builder().batchId(batchId).prompt("a red fox").grid(2, 2).steps(2).size(64, 64)
+                .seed(42L).build();
+    }
+
+    static BatchEvent awaitFinal(BatchClient client, String batchId, List<BatchEvent> seen) {
+        try (BatchClient.Events events = client.events(batchId, true)) {
+            return events.awaitFinal(Duration.ofSeconds(60), seen::add)
+                    .orElseThrow(() -> new AssertionError("no final event for " + batchId + "; saw " + seen));
+        }
+    }
+
+    @Test
+    void completesGridAndManifestWithEventsInOrder() throws Exception {
+        String prefix = "t1.";
+        Topics topics = new Topics(prefix);
+        try (Coordinator coordinator = new Coordinator(withGroup(settings(prefix), prefix), store).start();
+             FakeWorker worker = new FakeWorker(kafka.bootstrapServers(), topics, store, j -> false, j -> false);
+             BatchClient client = new BatchClient(kafka.bootstrapServers(), topics)) {
+            client.submit(request("b-ok"));
+            List<BatchEvent> seen = new ArrayList<>();
+            BatchEvent done = awaitFinal(client, "b-ok", seen);
+
+            assertEquals(BatchEvent.Type.COMPLETED, done.type(), seen.toString());
+            assertEquals(List.of(BatchEvent.Type.ACCEPTED, BatchEvent.Type.PROGRESS, BatchEvent.Type.PROGRESS,
+                    BatchEvent.Type.PROGRESS, BatchEvent.Type.COMPLETED), seen.stream().map(BatchEvent::type).toList());
+            assertEquals(4, done.imageKeys().size());
+            assertEquals("batches/b-ok/images/0003.png", done.imageKeys().get(3));
+
+            List<RgbImage> images = new ArrayList<>();
+            for (int i = 0; i < 4; i++) {
+                images.add(FakeWorker.imageFor(i, 64, 64));
+            }
+            assertEquals(Grid.compose(images, 2, 2), Png.decode(store.get(done.gridKey())));
+
+            JsonNode manifest = Json.newMapper().readTree(store.get(done.manifestKey()));
+            assertEquals("fake-model", manifest.path("model").asText());
+            assertEquals(4, manifest.path("images").size());
+            JsonNode image2 = manifest.path("images").get(2);
+            assertEquals(42, image2.path("seed").asLong());
+            assertEquals(4, image2.path("batchSize").asInt());
+            assertEquals(2, image2.path("sliceIndex").asInt());
+            assertEquals(42, manifest.path("request").path("seed").asLong());
+
+            BatchState state = coordinator.batch("b-ok").orElseThrow();
+            assertEquals(BatchState.Status.COMPLETED, state.status());
+            assertEquals(4, state.done());
+        }
+    }
+
+    @Test
+    void rejectsBadAndUndecodableRequestsAndGoesOn() throws Exception {
+        String prefix = "t2.";
+        Topics topics = new Topics(prefix);
+        try (Coordinator coordinator = new Coordinator(withGroup(settings(prefix), prefix), store).start();
+             FakeWorker worker = new FakeWorker(kafka.bootstrapServers(), topics, store, j -> false, j -> false);
+             BatchClient client = new BatchClient(kafka.bootstrapServers(), topics)) {
+            client.submit(request("b-bad").toBuilder().steps(0).size(100, 64).build());
+            client.send("b-garbage", "{\"prompt\": \"x\",, oops".getBytes(StandardCharsets.UTF_8));
+            client.send("b-typed", "{\"prompt\": \"x\", \"steps\": \"many\"}".getBytes(StandardCharsets.UTF_8));
+            client.submit(request("b-good"));
+
+            BatchEvent bad = awaitFinal(client, "b-bad", new ArrayList<>());
+            assertEquals(BatchEvent.Type.REJECTED, bad.type());
+            assertEquals(List.of("steps", "width"), bad.violations().stream().map(v -> v.field()).toList());
+            assertTrue(bad.reason().contains("steps: 0 is outside 1..150"), bad.reason());
+
+            BatchEvent garbage = awaitFinal(client, "b-garbage", new ArrayList<>());
+            assertEquals(BatchEvent.Type.REJECTED, garbage.type());
+            assertTrue(garbage.reason().contains("not valid JSON"), garbage.reason());
+            BatchEvent typed = awaitFinal(client, "b-typed", new ArrayList<>());
+            assertEquals("steps", typed.violations().get(0).field(), typed.reason());
+
+            assertEquals(BatchEvent.Type.COMPLETED, awaitFinal(client, "b-good", new ArrayList<>()).type());
+            List<ConsumerRecord<String, byte[]>> dlq = readAll(topics.jobsDlq(), true);
+            assertEquals(java.util.Set.of("b-garbage", "b-typed"), dlq.stream().map(ConsumerRecord::key).collect(java.util.stream.Collectors.toSet()));
+            assertNotNull(dlq.get(0).headers().lastHeader("latentfarm.error"));
+            assertFalse(coordinator.batch("b-bad").isPresent());
+        }
+    }
+
+    @Test
+    void failedJobsAreRetriedThenDeadLettered() throws Exception {
+        String prefix = "t3.";
+        Topics topics = new Topics(prefix);
+        Predicate<RenderJob> fail = j -> j.batchId().equals("b-doomed") && j.index() == 1
+                || j.batchId().equals("b-flaky") && j.index() == 3 && j.attempt() == 1;
+        try (Coordinator coordinator = new Coordinator(withGroup(settings(prefix), prefix).withMaxAttempts(2), store).start();
+             FakeWorker worker = new FakeWorker(kafka.bootstrapServers(), topics, store, fail, j -> false);
+             BatchClient client = new BatchClient(kafka.bootstrapServers(), topics)) {
+            client.submit(request("b-flaky"));
+            client.submit(request("b-doomed"));
+            assertEquals(BatchEvent.Type.COMPLETED, awaitFinal(client, "b-flaky", new ArrayList<>()).type());
+            BatchEvent doomed = awaitFinal(client, "b-doomed", new ArrayList<>());
+            assertEquals(BatchEvent.Type.FAILED, doomed.type());
+            assertTrue(doomed.reason().contains("image 1 failed after 2 attempts: simulated failure"), doomed.reason());
+            List<ConsumerRecord<String, byte[]>> dlq = readAll(topics.jobsDlq(), true);
+            assertEquals(1, dlq.size());
+            RenderJob dead = Json.renderJob(dlq.get(0).value());
+            assertEquals("b-doomed/0001", dead.jobId());
+            assertEquals(2, dead.attempt());
+        }
+    }
+
+    @Test
+    void reissuesMissingJobsAfterTheDeadline() throws Exception {
+        String prefix = "t4.";
+        Topics topics = new Topics(prefix);
+        try (Coordinator coordinator = new Coordinator(withGroup(settings(prefix), prefix)
+                .withReissueAfter(Duration.ofSeconds(2)), store).start();
+             FakeWorker worker = new FakeWorker(kafka.bootstrapServers(), topics, store, j -> false,
+                     j -> j.index() == 2 && j.attempt() == 1);
+             BatchClient client = new BatchClient(kafka.bootstrapServers(), topics)) {
+            client.submit(request("b-lost"));
+            assertEquals(BatchEvent.Type.COMPLETED, awaitFinal(client, "b-lost", new ArrayList<>()).type());
+            assertEquals(2, coordinator.batch("b-lost").orElseThrow().images().get(2).attempt());
+        }
+    }
+
+    /**
+     * The coordinator dies after writing the completion (grid, manifest, completed event, state)
+     * but before committing it; its successor fences it, rebuilds the batch from the state topic,
+     * reprocesses the last result and completes the batch: read_committed readers see one
+     * completed event, read_uncommitted ones also the aborted one.
+     */
+    @Test
+    void coordinatorKilledBeforeCommittingCompletionCompletesExactlyOnce() throws Exception {
+        String prefix = "t5.";
+        Topics topics = new Topics(prefix);
+        CoordinatorSettings s = withGroup(settings(prefix), prefix);
+        try (FakeWorker worker = new FakeWorker(kafka.bootstrapServers(), topics, store, j -> false, j -> false);
+             BatchClient client = new BatchClient(kafka.bootstrapServers(), topics)) {
+            Coordinator first = new Coordinator(s, store);
+            first.crashPointForTesting(completing -> completing.contains("b-crash"));
+            first.start();
+            client.submit(request("b-crash"));
+            long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+            while (first.isRunning() && System.nanoTime() < deadline) {
+                Thread.sleep(50);
+            }
+            assertFalse(first.isRunning(), "the coordinator should have crashed before committing");
+            first.close();
+
+            try (Coordinator second = new Coordinator(s, store).start()) {
+                List<BatchEvent> seen = new ArrayList<>();
+                assertEquals(BatchEvent.Type.COMPLETED, awaitFinal(client, "b-crash", seen).type());
+                assertEquals(BatchState.Status.COMPLETED, second.batch("b-crash").orElseThrow().status());
+                Thread.sleep(1000); // anything more would have arrived by now
+            }
+            assertEquals(1, countCompleted(topics, "b-crash", true));
+            assertEquals(2, countCompleted(topics, "b-crash", false));
+        }
+    }
+
+    private static long countCompleted(Topics topics, String batchId, boolean committed) {
+        return readAll(topics.events(), committed).stream()
+                .filter(r -> batchId.equals(r.key()))
+                .map(r -> Json.batchEvent(r.value()))
+                .filter(e -> e.type() == BatchEvent.Type.COMPLETED)
+                .count();
+    }
+
+    static List<ConsumerRecord<String, byte[]>> readAll(String topic, boolean readCommitted) {
+        try (KafkaConsumer<String, byte[]> c = new KafkaConsumer<>(Map.of(
+                ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers(),
+                ConsumerConfig.ISOLATION_LEVEL_CONFIG, readCommitted ? "read_committed" : "read_uncommitted"),
+                new StringDeserializer(), new ByteArrayDeserializer())) {
+            List<TopicPartition> tps = c.partitionsFor(topic).stream()
+                    .map(p -> new TopicPartition(topic, p.partition())).toList();
+            c.assign(tps);
+            c.seekToBeginning(tps);
+            Map<TopicPartition, Long> end = c.endOffsets(tps);
+            List<ConsumerRecord<String, byte[]>> out = new ArrayList<>();
+            long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+            while (tps.stream().anyMatch(tp -> c.position(tp) < end.get(tp)) && System.nanoTime() < deadline) {
+                c.poll(Duration.ofMillis(200)).forEach(out::add);
+            }
+            return out;
+        }
+    }
+}

@@ -1,0 +1,114 @@
+package io.latentfarm.coordinator;
+
+import io.latentfarm.common.Topics;
+import io.latentfarm.common.image.Png;
+import io.latentfarm.common.image.RgbImage;
+import io.latentfarm.common.message.Json;
+import io.latentfarm.common.message.RenderJob;
+import io.latentfarm.common.message.RenderResult;
+import io.latentfarm.common.storage.ObjectStore;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+import org.apache.kafka.common.serialization.StringDeserializer;
+import org.apache.kafka.common.serialization.StringSerializer;
+
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.Predicate;
+
+/**
+ * Stands in for the worker in coordinator tests: each job's image is a flat colour made from its
+ * index, uploaded and reported the way a worker does. {@code failWhen} jobs get a failed result.
+ */
+final class FakeWorker implements AutoCloseable {
+    private final KafkaConsumer<String, byte[]> consumer;
+    private final KafkaProducer<String, byte[]> producer;
+    private final ObjectStore store;
+    private final Topics topics;
+    private final Predicate<RenderJob> failWhen;
+    private final Predicate<RenderJob> dropWhen;
+    private final AtomicBoolean stop = new AtomicBoolean();
+    private final Thread thread;
+    final List<RenderJob> seen = new CopyOnWriteArrayList<>();
+    volatile boolean paused;
+
+    FakeWorker(String bootstrap, Topics topics, ObjectStore store, Predicate<RenderJob> failWhen,
+               Predicate<RenderJob> dropWhen) {
+        this.topics = topics;
+        this.store = store;
+        this.failWhen = failWhen;
+        this.dropWhen = dropWhen;
+        consumer = new KafkaConsumer<>(Map.of(
+                ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap,
+                ConsumerConfig.GROUP_ID_CONFIG, "fake-workers-" + topics.prefix(),
+                ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest",
+                ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed"),
+                new StringDeserializer(), new ByteArrayDeserializer());
+        producer = new KafkaProducer<>(Map.of(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap),
+                new StringSerializer(), new ByteArraySerializer());
+        thread = new Thread(this::run, "fake-worker");
+        thread.start();
+    }
+
+    static RgbImage imageFor(int index, int width, int height) {
+        RgbImage image = RgbImage.blank(width, height);
+        byte[] p = image.pixels();
+        for (int i = 0; i < p.length; i += 3) {
+            p[i] = (byte) (40 * index);
+            p[i + 1] = (byte) (255 - 40 * index);
+            p[i + 2] = (byte) (i / 3 % width);
+        }
+        return image;
+    }
+
+    private void run() {
+        consumer.subscribe(List.of(topics.jobs()));
+        while (!stop.get()) {
+            if (paused) {
+                sleep();
+                continue;
+            }
+            for (ConsumerRecord<String, byte[]> r : consumer.poll(Duration.ofMillis(100))) {
+                RenderJob job = Json.renderJob(r.value());
+                seen.add(job);
+                if (dropWhen.test(job)) {
+                    continue; // as if the worker died with it
+                }
+                RenderResult result;
+                if (failWhen.test(job)) {
+                    result = RenderResult.failed(job, "fake", "simulated failure");
+                } else {
+                    store.put(job.objectKey(), Png.encode(imageFor(job.index(), job.width(), job.height())), "image/png");
+                    result = RenderResult.rendered(job, "fake", "fake-model", new RenderResult.Timings(0, 1, 1, 1, 3));
+                }
+                producer.send(new ProducerRecord<>(topics.results(), job.batchId(), Json.toBytes(result)));
+            }
+            producer.flush();
+        }
+    }
+
+    private static void sleep() {
+        try {
+            Thread.sleep(50);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    @Override
+    public void close() throws InterruptedException {
+        stop.set(true);
+        thread.join(10_000);
+        consumer.close();
+        producer.close();
+    }
+}
