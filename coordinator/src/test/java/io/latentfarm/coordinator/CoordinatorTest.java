@@ -11,20 +11,15 @@ import io.latentfarm.common.message.RenderJob;
 import io.latentfarm.common.message.RenderRequest;
 import io.latentfarm.common.storage.ObjectStore;
 import io.latentfarm.embedded.EmbeddedKafka;
-import io.latentfarm.embedded.EmbeddedS3;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.StringDeserializer;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -41,25 +36,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * protocol, state and exactly-once behaviour, independent of the model.
  */
 class CoordinatorTest {
-    @TempDir
-    static Path dir;
-    static EmbeddedKafka kafka;
-    static EmbeddedS3 s3;
-    static ObjectStore store;
-
-    @BeforeAll
-    static void start() {
-        kafka = EmbeddedKafka.start(dir.resolve("kafka"));
-        s3 = EmbeddedS3.start(dir.resolve("s3"));
-        store = ObjectStore.open(s3.objectStoreConfig());
-    }
-
-    @AfterAll
-    static void stop() {
-        if (store != null) store.close();
-        if (s3 != null) s3.close();
-        if (kafka != null) kafka.close();
-    }
+    static final EmbeddedKafka kafka = Infra.KAFKA;
+    static final ObjectStore store = Infra.STORE;
 
     static CoordinatorSettings settings(String prefix) {
         return CoordinatorSettings.defaults(kafka.bootstrapServers())

@@ -1,0 +1,63 @@
+package io.latentfarm.coordinator;
+
+import io.latentfarm.common.storage.ObjectStore;
+import io.latentfarm.common.validation.Limits;
+import io.micronaut.context.annotation.Bean;
+import io.micronaut.context.annotation.Context;
+import io.micronaut.context.annotation.Factory;
+import io.micronaut.context.annotation.Requires;
+import io.micronaut.context.annotation.Value;
+import io.micronaut.core.annotation.Nullable;
+import jakarta.inject.Named;
+import jakarta.inject.Singleton;
+
+import java.time.Duration;
+
+/** Builds the plain coordinator classes from configuration; nothing here but wiring. */
+@Factory
+@Requires(property = "latentfarm.coordinator.enabled", notEquals = "false")
+class CoordinatorBeans {
+
+    @Singleton
+    @Bean(preDestroy = "close")
+    @Named("coordinator")
+    ObjectStore coordinatorObjectStore(
+            @Nullable @Value("${latentfarm.s3.endpoint:}") String endpoint,
+            @Value("${latentfarm.s3.region:us-east-1}") String region,
+            @Value("${latentfarm.s3.bucket:latentfarm}") String bucket,
+            @Nullable @Value("${latentfarm.s3.access-key:}") String accessKey,
+            @Nullable @Value("${latentfarm.s3.secret-key:}") String secretKey,
+            @Value("${latentfarm.s3.path-style:true}") boolean pathStyle,
+            @Value("${latentfarm.s3.create-bucket:true}") boolean createBucket) {
+        ObjectStore store = ObjectStore.open(ServiceConfig.objectStore(endpoint, region, bucket, accessKey, secretKey,
+                pathStyle));
+        if (createBucket) {
+            store.createBucketIfMissing();
+        }
+        return store;
+    }
+
+    @Context
+    @Bean(preDestroy = "close")
+    Coordinator coordinator(
+            @Named("coordinator") ObjectStore store,
+            @Value("${latentfarm.kafka.bootstrap}") String bootstrap,
+            @Nullable @Value("${latentfarm.kafka.topic-prefix:latentfarm.}") String topicPrefix,
+            @Nullable @Value("${latentfarm.s3.key-prefix:}") String keyPrefix,
+            @Nullable @Value("${latentfarm.coordinator.group-id:}") String groupId,
+            @Nullable @Value("${latentfarm.coordinator.transactional-id:}") String transactionalId,
+            @Value("${latentfarm.coordinator.partitions:3}") int partitions,
+            @Value("${latentfarm.coordinator.job-partitions:12}") int jobPartitions,
+            @Value("${latentfarm.coordinator.create-topics:true}") boolean createTopics,
+            @Value("${latentfarm.coordinator.max-attempts:3}") int maxAttempts,
+            @Value("${latentfarm.coordinator.reissue-after:30m}") Duration reissueAfter,
+            @Value("${latentfarm.coordinator.max-images:64}") int maxImages,
+            @Value("${latentfarm.coordinator.max-size:1024}") int maxSize,
+            @Value("${latentfarm.coordinator.max-steps:150}") int maxSteps) {
+        Limits limits = Limits.DEFAULTS.withMaxImages(maxImages).withMaxSize(maxSize, maxSize).withMaxSteps(maxSteps);
+        CoordinatorSettings settings = new CoordinatorSettings(bootstrap, ServiceConfig.topics(topicPrefix),
+                ServiceConfig.keys(keyPrefix), groupId, transactionalId, partitions, jobPartitions, createTopics,
+                maxAttempts, reissueAfter, limits, null);
+        return new Coordinator(settings, store).start();
+    }
+}

@@ -1,0 +1,71 @@
+package io.latentfarm.coordinator;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.latentfarm.common.Topics;
+import io.latentfarm.common.message.BatchEvent;
+import io.latentfarm.common.message.Json;
+import io.micronaut.context.ApplicationContext;
+import io.micronaut.runtime.server.EmbeddedServer;
+import org.junit.jupiter.api.Test;
+
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Map;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** The Micronaut service around the coordinator: configuration, health, {@code GET /batches/{id}}. */
+class CoordinatorServiceTest {
+    private final HttpClient http = HttpClient.newHttpClient();
+
+    @Test
+    void servesHealthAndBatchState() throws Exception {
+        String prefix = "svc.";
+        Map<String, Object> props = Map.of(
+                "micronaut.server.port", -1,
+                "latentfarm.kafka.bootstrap", Infra.KAFKA.bootstrapServers(),
+                "latentfarm.kafka.topic-prefix", prefix,
+                "latentfarm.s3.endpoint", Infra.S3.endpoint().toString(),
+                "latentfarm.s3.bucket", Infra.S3.bucket(),
+                "latentfarm.s3.access-key", Infra.S3.accessKey(),
+                "latentfarm.s3.secret-key", Infra.S3.secretKey(),
+                "latentfarm.coordinator.group-id", "svc-coordinators",
+                "latentfarm.coordinator.transactional-id", "svc-coordinator");
+        try (EmbeddedServer server = ApplicationContext.run(EmbeddedServer.class, props, "coordinator");
+             FakeWorker worker = new FakeWorker(Infra.KAFKA.bootstrapServers(), new Topics(prefix), Infra.STORE,
+                     j -> false, j -> false);
+             BatchClient client = new BatchClient(Infra.KAFKA.bootstrapServers(), new Topics(prefix))) {
+            URI base = server.getURI();
+            HttpResponse<String> health = get(base.resolve("/health"));
+            assertEquals(200, health.statusCode(), health.body());
+            JsonNode h = Json.newMapper().readTree(health.body());
+            assertEquals("UP", h.path("status").asText(), health.body());
+            assertTrue(h.path("details").path("coordinator").path("details").path("running").asBoolean(), health.body());
+
+            assertEquals(404, get(base.resolve("/batches/nope")).statusCode());
+            assertEquals(400, get(base.resolve("/batches/not%20valid")).statusCode());
+
+            client.submit(CoordinatorTest.request("svc-batch"));
+            try (BatchClient.Events events = client.events("svc-batch", true)) {
+                BatchEvent last = events.awaitFinal(Duration.ofSeconds(60), e -> { }).orElseThrow();
+                assertEquals(BatchEvent.Type.COMPLETED, last.type());
+            }
+            HttpResponse<String> batch = get(base.resolve("/batches/svc-batch"));
+            assertEquals(200, batch.statusCode(), batch.body());
+            JsonNode b = Json.newMapper().readTree(batch.body());
+            assertEquals("completed", b.path("status").asText(), batch.body());
+            assertEquals(4, b.path("done").asInt());
+            assertEquals("batches/svc-batch/grid.png", b.path("gridKey").asText());
+        }
+    }
+
+    private HttpResponse<String> get(URI uri) throws Exception {
+        return http.send(HttpRequest.newBuilder(uri).timeout(Duration.ofSeconds(10)).build(),
+                HttpResponse.BodyHandlers.ofString());
+    }
+}
