@@ -105,6 +105,8 @@ public final class Json {
         } catch (StreamReadException e) {
             throw new MessageDecodeException(null, "not valid JSON: " + e.getOriginalMessage()
                     + location(e), e);
+        } catch (JsonProcessingException e) {
+            throw new MessageDecodeException(null, e.getOriginalMessage(), e);
         } catch (IOException e) {
             throw new UncheckedIOException(e); // not reachable from a byte array
         }
