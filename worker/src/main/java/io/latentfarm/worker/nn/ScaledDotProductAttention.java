@@ -12,11 +12,26 @@ public final class ScaledDotProductAttention {
 
     /** @param mask additive mask broadcastable to [batch*heads, lq, lk], or null */
     public static NDArray attend(NDArray q, NDArray k, NDArray v, float scale, NDArray mask) {
-        NDArray scores = q.batchMatMul(k.transpose(0, 2, 1)).mul(scale);
+        if (FlopCounter.active()) {
+            // q k^T and probs v: 2 * 2 * (batch*heads) * lq * lk * head_dim
+            FlopCounter.add(4L * q.getShape().get(0) * q.getShape().get(1) * k.getShape().get(1) * q.getShape().get(2));
+        }
+        NDArray kT = k.transpose(0, 2, 1);
+        NDArray raw = q.batchMatMul(kT);
+        kT.close();
+        // the score tensor is [batch*heads, lq, lk]: 1 GiB at SD's 64x64 latents, so each one is
+        // freed as soon as the next is made
+        NDArray scores = raw.mul(scale);
+        raw.close();
         if (mask != null) {
-            scores = scores.add(mask);
+            NDArray masked = scores.add(mask);
+            scores.close();
+            scores = masked;
         }
         NDArray probs = scores.softmax(-1);
-        return probs.batchMatMul(v);
+        scores.close();
+        NDArray out = probs.batchMatMul(v);
+        probs.close();
+        return out;
     }
 }
