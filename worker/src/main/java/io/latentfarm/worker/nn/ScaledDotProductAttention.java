@@ -17,16 +17,13 @@ public final class ScaledDotProductAttention {
             FlopCounter.add(4L * q.getShape().get(0) * q.getShape().get(1) * k.getShape().get(1) * q.getShape().get(2));
         }
         NDArray kT = k.transpose(0, 2, 1);
-        NDArray raw = q.batchMatMul(kT);
+        // the score tensor is [batch*heads, lq, lk]: 1 GiB at SD's 64x64 latents, so it is scaled
+        // and masked in place and freed as soon as the probabilities exist
+        NDArray scores = q.batchMatMul(kT);
         kT.close();
-        // the score tensor is [batch*heads, lq, lk]: 1 GiB at SD's 64x64 latents, so each one is
-        // freed as soon as the next is made
-        NDArray scores = raw.mul(scale);
-        raw.close();
+        scores.muli(scale);
         if (mask != null) {
-            NDArray masked = scores.add(mask);
-            scores.close();
-            scores = masked;
+            scores.addi(mask);
         }
         NDArray probs = scores.softmax(-1);
         scores.close();
