@@ -89,6 +89,24 @@ public final class StableDiffusionPipeline implements AutoCloseable {
         return schedulerConfig;
     }
 
+    /**
+     * The short name (pndm, ddim, lms, euler, euler_a, dpmpp_2m) of the scheduler the folder's
+     * {@code scheduler_config.json} names; a request without a scheduler uses it.
+     */
+    public String defaultSchedulerName() {
+        String cls = schedulerConfig.path("_class_name").asText("PNDMScheduler");
+        return switch (cls) {
+            case "DDIMScheduler" -> "ddim";
+            case "LMSDiscreteScheduler" -> "lms";
+            case "EulerDiscreteScheduler" -> "euler";
+            case "EulerAncestralDiscreteScheduler" -> "euler_a";
+            case "DPMSolverMultistepScheduler" -> "dpmpp_2m";
+            case "PNDMScheduler" -> "pndm";
+            default -> throw new io.latentfarm.worker.model.ModelException(folder.dir().resolve("scheduler/scheduler_config.json")
+                    + ": scheduler " + cls + " is not implemented; choose one of pndm, ddim, lms, euler, euler_a, dpmpp_2m");
+        };
+    }
+
     /** Every image of the request, in diffusers' output order. */
     public List<RenderedImage> generate(GenerationRequest request, ProgressListener listener) {
         int[] all = new int[request.batchSize()];
@@ -110,7 +128,8 @@ public final class StableDiffusionPipeline implements AutoCloseable {
         }
         int k = indices.length;
         boolean cfg = request.classifierFreeGuidance();
-        Scheduler scheduler = Schedulers.create(request.scheduler() == null ? null : request.scheduler(), schedulerConfig);
+        Scheduler scheduler = Schedulers.create(
+                request.scheduler() == null ? defaultSchedulerName() : request.scheduler(), schedulerConfig);
         scheduler.setTimesteps(request.steps());
         double[] timesteps = scheduler.timesteps();
         BatchNoise noise = new BatchNoise(new TorchGenerator(request.seed()), request.batchSize(), indices);
