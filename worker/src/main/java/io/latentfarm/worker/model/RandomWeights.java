@@ -20,6 +20,20 @@ import java.util.SplittableRandom;
  */
 public final class RandomWeights implements Weights.Source {
     private final Map<String, long[]> shapes = new LinkedHashMap<>();
+    private final boolean materialize;
+
+    /** Placeholders (lazily allocated zeros): for recording the layout before {@link #write}. */
+    public RandomWeights() {
+        this(false);
+    }
+
+    /**
+     * @param materialize hand out real random tensors (N(0, 0.02)) so the model can run from memory,
+     *                    as the bench does with the full-size v1-4 architecture
+     */
+    public RandomWeights(boolean materialize) {
+        this.materialize = materialize;
+    }
 
     @Override
     public boolean contains(String fullName) {
@@ -32,6 +46,9 @@ public final class RandomWeights implements Weights.Source {
             throw new IllegalStateException("model code must give the shape of '" + fullName + "' to build random weights");
         }
         shapes.put(fullName, expectedShape.clone());
+        if (materialize) {
+            return manager.randomNormal(0f, 0.02f, new Shape(expectedShape), DataType.FLOAT32);
+        }
         // zeros are allocated lazily by the OS: a 3.4 GB UNet of placeholders costs little
         return manager.zeros(new Shape(expectedShape), DataType.FLOAT32);
     }
