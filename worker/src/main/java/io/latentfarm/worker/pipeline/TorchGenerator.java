@@ -40,6 +40,10 @@ public final class TorchGenerator {
 
     private final long seed;
     private final NormalKernel kernel;
+    /** For a batch-row view: the generator that draws the whole batch, and which row this view returns. */
+    private final TorchGenerator batchSource;
+    private final int batchSize;
+    private final int batchRow;
     private final int[] mt = new int[N];
     private int index;
     /** torch caches the second value of a double Box-Muller pair in the generator. */
@@ -54,6 +58,9 @@ public final class TorchGenerator {
     public TorchGenerator(long seed, NormalKernel kernel) {
         this.seed = seed;
         this.kernel = kernel;
+        this.batchSource = null;
+        this.batchSize = 0;
+        this.batchRow = 0;
         // torch's mt19937 takes the low 32 bits of the 64-bit seed.
         mt[0] = (int) seed;
         for (int i = 1; i < N; i++) {
@@ -61,6 +68,29 @@ public final class TorchGenerator {
             mt[i] = 1812433253 * (prev ^ (prev >>> 30)) + i;
         }
         index = N;
+    }
+
+    private TorchGenerator(TorchGenerator source, int batchSize, int row) {
+        this.seed = source.seed;
+        this.kernel = source.kernel;
+        this.batchSource = source;
+        this.batchSize = batchSize;
+        this.batchRow = row;
+    }
+
+    /**
+     * A view for a worker that renders image {@code row} of a {@code batchSize}-image job alone:
+     * {@code randn(shape)} with {@code shape[0] == 1} draws {@code randn([batchSize, shape[1:]...])}
+     * from this generator (so its state advances exactly as diffusers' does for the whole batch)
+     * and returns row {@code row}. Use it for the initial latents and pass it to the scheduler,
+     * whose step noise is drawn with the sample's shape (diffusers draws it for the whole batch).
+     */
+    public TorchGenerator batchRow(int batchSize, int row) {
+        if (batchSource != null) throw new IllegalStateException("already a batch-row view");
+        if (batchSize < 1 || row < 0 || row >= batchSize) {
+            throw new IllegalArgumentException("row " + row + " of a batch of " + batchSize);
+        }
+        return new TorchGenerator(this, batchSize, row);
     }
 
     public long seed() {
@@ -73,16 +103,26 @@ public final class TorchGenerator {
 
     /** The next 32 random bits (torch's {@code generator->random()}), as an unsigned value in a long. */
     public synchronized long nextUInt32() {
+        if (batchSource != null) return batchSource.nextUInt32();
         return next32() & 0xFFFFFFFFL;
     }
 
     /** torch's {@code random64()}: two draws, the first one the high half. */
     public synchronized long nextUInt64() {
+        if (batchSource != null) return batchSource.nextUInt64();
         return random64();
     }
 
     /** {@code torch.randn(shape, generator=this)} in float32, row-major. */
     public synchronized float[] randn(long... shape) {
+        if (batchSource != null) {
+            if (shape.length == 0 || shape[0] != 1) {
+                throw new IllegalArgumentException("a batch-row view draws one row, got shape " + Arrays.toString(shape));
+            }
+            long[] full = shape.clone();
+            full[0] = batchSize;
+            return batchSource.randnSlice(full, batchRow);
+        }
         long n = numel(shape);
         if (n > Integer.MAX_VALUE - 8) throw new IllegalArgumentException("randn of " + n + " elements is too large");
         float[] out = new float[(int) n];
@@ -110,6 +150,7 @@ public final class TorchGenerator {
      * at 512x512 is 262,144 values, a few milliseconds.
      */
     public float[] randnSlice(long[] shape, int index) {
+        if (batchSource != null) throw new IllegalStateException("randnSlice on a batch-row view; use randn");
         if (shape.length == 0 || index < 0 || index >= shape[0]) {
             throw new IllegalArgumentException("row " + index + " of randn" + Arrays.toString(shape));
         }

@@ -42,6 +42,9 @@ class TorchGeneratorTest {
             long seed = c.get("call").get("seed").asLong();
             float[] got = new TorchGenerator(seed).randn(t.entry(name).shape());
             assertBitExact(c.get("name").asText() + " initial_noise (seed " + seed + ")", t.floats(name), got);
+            // torch's portable kernel (other CPUs) differs by a few ulp at most
+            float[] portable = new TorchGenerator(seed, TorchGenerator.NormalKernel.DEFAULT).randn(t.entry(name).shape());
+            Reference.assertClose(c.get("name").asText() + " portable kernel", t.floats(name), portable, 1e-5);
         }
     }
 
@@ -111,6 +114,22 @@ class TorchGeneratorTest {
             assertArrayEquals(Arrays.copyOfRange(all, per, 2 * per), row.toFloatArray());
         }
         assertThrows(IllegalArgumentException.class, () -> new TorchGenerator(1).randnSlice(shape, (int) shape[0]));
+
+        // a batch-row view: row i of every whole-batch draw (initial latents, then step noise)
+        long seed = batch.get("call").get("seed").asLong();
+        long[] one = shape.clone();
+        one[0] = 1;
+        for (int i = 0; i < shape[0]; i++) {
+            TorchGenerator whole = new TorchGenerator(seed);
+            TorchGenerator view = new TorchGenerator(seed).batchRow((int) shape[0], i);
+            assertBitExact("view row " + i, Arrays.copyOfRange(all, i * per, (i + 1) * per), view.randn(one));
+            whole.randn(shape);
+            for (int draw = 0; draw < 3; draw++) {
+                assertArrayEquals(Arrays.copyOfRange(whole.randn(shape), i * per, (i + 1) * per), view.randn(one),
+                        "view row " + i + ", draw " + draw);
+            }
+        }
+        assertThrows(IllegalArgumentException.class, () -> new TorchGenerator(1).batchRow(3, 0).randn(shape));
     }
 
     @Test
