@@ -9,7 +9,7 @@ import picocli.CommandLine.Command;
         version = "latentfarm 0.1.0",
         description = "Stable Diffusion text-to-image as a distributed batch job on Kafka.",
         subcommands = {
-
+                TokensCommand.class,
         })
 public final class Main implements Runnable {
 
