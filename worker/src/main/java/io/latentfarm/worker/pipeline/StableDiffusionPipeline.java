@@ -51,8 +51,8 @@ public final class StableDiffusionPipeline implements AutoCloseable {
         this.manager = NDManager.newBaseManager(options.device());
         try {
             this.tokenizer = ClipTokenizer.load(folder.component("tokenizer"));
-            this.textEncoder = new ClipTextModel(ClipTextConfig.from(folder.config("text_encoder")),
-                    weights("text_encoder"));
+            this.textEncoder = new ClipTextModel(weights("text_encoder"),
+                    ClipTextConfig.from(folder.config("text_encoder")));
             this.unet = new UNet2DConditionModel(UNetConfig.from(folder.config("unet")), weights("unet"));
             this.vaeConfig = VaeConfig.from(folder.config("vae"));
             this.vae = new AutoencoderKL(vaeConfig, weights("vae"));
@@ -121,23 +121,51 @@ public final class StableDiffusionPipeline implements AutoCloseable {
     public List<RenderedImage> generate(GenerationRequest request, int[] indices, ProgressListener listener) {
         request.validate();
         ProgressListener progress = listener == null ? ProgressListener.NONE : listener;
+        int n = request.batchSize();
         for (int i : indices) {
-            if (i < 0 || i >= request.batchSize()) {
-                throw new IllegalArgumentException("image index " + i + " is outside 0.." + (request.batchSize() - 1));
+            if (i < 0 || i >= n) {
+                throw new IllegalArgumentException("image index " + i + " is outside 0.." + (n - 1));
             }
         }
+        TorchGenerator generator = new TorchGenerator(request.seed());
+        if (indices.length == n && isIdentity(indices)) {
+            return denoiseAndDecode(request, indices, generator, progress);
+        }
+        // A subset of the batch: each image draws the whole batch's noise from its own generator
+        // and keeps its row, so it equals that image of the full call.
+        List<RenderedImage> out = new ArrayList<>();
+        for (int i : indices) {
+            TorchGenerator row = new TorchGenerator(request.seed()).batchRow(n, i);
+            out.addAll(denoiseAndDecode(request, new int[]{i}, row, progress));
+        }
+        return out;
+    }
+
+    private static boolean isIdentity(int[] indices) {
+        for (int i = 0; i < indices.length; i++) {
+            if (indices[i] != i) return false;
+        }
+        return true;
+    }
+
+    /**
+     * The denoising loop over the images {@code indices}; {@code generator} draws noise of their
+     * shape (the full generator for the whole batch, a batch-row view for one image).
+     */
+    private List<RenderedImage> denoiseAndDecode(GenerationRequest request, int[] indices, TorchGenerator generator,
+                                                 ProgressListener progress) {
         int k = indices.length;
         boolean cfg = request.classifierFreeGuidance();
-        Scheduler scheduler = Schedulers.create(
+        try (Scheduler scheduler = Schedulers.create(
                 request.scheduler() == null ? defaultSchedulerName() : request.scheduler(), schedulerConfig);
-        scheduler.setTimesteps(request.steps());
-        double[] timesteps = scheduler.timesteps();
-        BatchNoise noise = new BatchNoise(new TorchGenerator(request.seed()), request.batchSize(), indices);
-
-        try (NDManager job = manager.newSubManager()) {
+             NDManager job = manager.newSubManager()) {
+            scheduler.setTimesteps(request.steps());
+            double[] timesteps = scheduler.timesteps();
             NDArray embeddings = encodePrompts(job, request, indices, cfg);
-            Shape latentShape = new Shape(request.batchSize(), unetInChannels(), request.height() / 8, request.width() / 8);
-            NDArray latents = noise.initial(job, latentShape).mul((float) scheduler.initNoiseSigma());
+            Shape latentShape = new Shape(k, unetInChannels(), request.height() / 8, request.width() / 8);
+            NDArray noise = generator.randn(job, latentShape);
+            NDArray latents = noise.mul((float) scheduler.initNoiseSigma());
+            noise.close();
             for (int i = 0; i < timesteps.length; i++) {
                 try (NDManager step = job.newSubManager()) {
                     // results land in the manager of an op's first input: move the step's inputs
@@ -145,16 +173,17 @@ public final class StableDiffusionPipeline implements AutoCloseable {
                     latents.attach(step);
                     NDArray modelInput = cfg ? NDArrays.concat(new NDList(latents, latents)) : latents;
                     modelInput = scheduler.scaleModelInput(modelInput, i);
-                    NDArray t = step.full(new Shape(modelInput.getShape().get(0)), (float) timesteps[i])
-                            .toType(options.dtype(), false);
-                    NDArray noisePred = unet.forward(modelInput.toType(options.dtype(), false), t, embeddings)
-                            .toType(DataType.FLOAT32, false);
+                    NDArray t = step.full(new Shape(modelInput.getShape().get(0)), (float) timesteps[i]);
+                    NDArray noisePred = unet.forward(toCompute(modelInput), toCompute(t), embeddings);
+                    if (noisePred.getDataType() != DataType.FLOAT32) {
+                        noisePred = noisePred.toType(DataType.FLOAT32, false);
+                    }
                     if (cfg) {
                         NDList halves = noisePred.split(2);
                         NDArray uncond = halves.get(0);
                         noisePred = uncond.add(halves.get(1).sub(uncond).mul((float) request.guidance()));
                     }
-                    NDArray next = scheduler.step(noisePred, i, latents, noise);
+                    NDArray next = scheduler.step(noisePred, i, latents, generator);
                     next.attach(job);
                     progress.onLatents(i, next);
                     latents = next;
@@ -167,6 +196,10 @@ public final class StableDiffusionPipeline implements AutoCloseable {
             }
             return images;
         }
+    }
+
+    private NDArray toCompute(NDArray x) {
+        return x.getDataType() == options.dtype() ? x : x.toType(options.dtype(), false);
     }
 
     private int unetInChannels() {
@@ -184,8 +217,8 @@ public final class StableDiffusionPipeline implements AutoCloseable {
         for (int i : indices) {
             rows.add(byPrompt.computeIfAbsent(request.promptOf(i), p -> encode(job, p)));
         }
-        NDArray all = NDArrays.concat(rows);
-        return all.toType(options.dtype(), false);
+        NDArray all = rows.size() == 1 ? rows.get(0) : NDArrays.concat(rows);
+        return toCompute(all);
     }
 
     private NDArray encode(NDManager job, String prompt) {
@@ -200,8 +233,9 @@ public final class StableDiffusionPipeline implements AutoCloseable {
         try (NDManager sub = job.newSubManager()) {
             NDArray z = latents.get(new NDIndex("{}:{}", row, row + 1));
             z.attach(sub);
-            NDArray scaled = z.div((float) vaeConfig.scalingFactor()).toType(options.dtype(), false);
-            NDArray image = vae.decode(scaled).toType(DataType.FLOAT32, false);
+            NDArray scaled = toCompute(z.div((float) vaeConfig.scalingFactor()));
+            NDArray image = vae.decode(scaled);
+            if (image.getDataType() != DataType.FLOAT32) image = image.toType(DataType.FLOAT32, false);
             image.attach(sub);
             // diffusers: (x / 2 + 0.5).clamp(0, 1), NHWC, (x * 255).round() -> uint8
             NDArray pixels = image.div(2f).add(0.5f).clip(0f, 1f)
