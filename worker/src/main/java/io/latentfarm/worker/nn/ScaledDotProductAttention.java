@@ -24,9 +24,13 @@ public final class ScaledDotProductAttention {
 
     /** @param mask additive mask broadcastable to [batch*heads, lq, lk], or null */
     public static NDArray attend(NDArray q, NDArray k, NDArray v, float scale, NDArray mask) {
+        return attend(q, k, v, scale, mask, MAX_SCORE_ELEMENTS);
+    }
+
+    static NDArray attend(NDArray q, NDArray k, NDArray v, float scale, NDArray mask, long maxScoreElements) {
         long bh = q.getShape().get(0);
         long perMatrix = q.getShape().get(1) * k.getShape().get(1);
-        long sliceSize = Math.max(1, Math.min(bh, MAX_SCORE_ELEMENTS / Math.max(1, perMatrix)));
+        long sliceSize = Math.max(1, Math.min(bh, maxScoreElements / Math.max(1, perMatrix)));
         if (sliceSize >= bh || (mask != null && mask.getShape().dimension() == 3 && mask.getShape().get(0) != 1)) {
             return attendAll(q, k, v, scale, mask);
         }
