@@ -73,7 +73,7 @@ public final class BenchCommand implements Runnable {
                 ModelFolder folder = ModelFolder.open(m);
                 List<SafeTensors> files = folder.weights("unet", null);
                 try (NDManager manager = NDManager.newBaseManager(Device.cpu())) {
-                    UNet2DConditionModel unet = new UNet2DConditionModel(UNetConfig.from(folder.config("unet")),
+                    UNet2DConditionModel unet = new UNet2DConditionModel(UNetConfig.fromJson(folder.config("unet")),
                             new Weights(files, manager, DataType.FLOAT32));
                     report(m.toString(), unet, manager, matmul);
                 } finally {
@@ -83,7 +83,7 @@ public final class BenchCommand implements Runnable {
             for (Path c : configs) {
                 ModelFolder folder = ModelFolder.open(c);
                 try (NDManager manager = NDManager.newBaseManager(Device.cpu())) {
-                    UNet2DConditionModel unet = new UNet2DConditionModel(UNetConfig.from(folder.config("unet")),
+                    UNet2DConditionModel unet = new UNet2DConditionModel(UNetConfig.fromJson(folder.config("unet")),
                             new Weights(new RandomWeights(true), manager, DataType.FLOAT32));
                     report(c + " (random weights)", unet, manager, matmul);
                 }
@@ -99,7 +99,7 @@ public final class BenchCommand implements Runnable {
                 try (NDManager step = manager.newSubManager()) {
                     NDArray sample = step.randomNormal(new Shape(2, cfg.inChannels(), latent, latent));
                     NDArray t = step.create(new float[]{981f, 981f});
-                    NDArray text = step.randomNormal(new Shape(2, 77, cfg.crossAttentionDim()));
+                    NDArray text = step.randomNormal(new Shape(2, 77, cfg.crossAttentionDim()[0]));
                     FlopCounter.start();
                     long t0 = System.nanoTime();
                     NDArray out = unet.forward(sample, t, text);

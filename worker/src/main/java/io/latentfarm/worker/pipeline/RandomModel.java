@@ -97,11 +97,11 @@ public final class RandomModel {
         SafeTensorDType dtype = "fp16".equals(variant) ? SafeTensorDType.F16 : SafeTensorDType.F32;
         String suffix = variant == null ? ".safetensors" : "." + variant + ".safetensors";
         Map<String, Long> counts = new LinkedHashMap<>();
-        component(folder, "text_encoder", (vb, cfg) -> new ClipTextModel(ClipTextConfig.from(cfg), vb),
+        component(folder, "text_encoder", (vb, cfg) -> new ClipTextModel(vb, ClipTextConfig.from(cfg)),
                 out.resolve("text_encoder/model" + suffix), dtype, seed, counts);
-        component(folder, "unet", (vb, cfg) -> new UNet2DConditionModel(UNetConfig.from(cfg), vb),
+        component(folder, "unet", (vb, cfg) -> new UNet2DConditionModel(UNetConfig.fromJson(cfg), vb),
                 out.resolve("unet/diffusion_pytorch_model" + suffix), dtype, seed + 1, counts);
-        component(folder, "vae", (vb, cfg) -> new AutoencoderKL(VaeConfig.from(cfg), vb),
+        component(folder, "vae", (vb, cfg) -> new AutoencoderKL(VaeConfig.fromJson(cfg), vb),
                 out.resolve("vae/diffusion_pytorch_model" + suffix), dtype, seed + 2, counts);
         return new Written(out, counts);
     }

@@ -53,8 +53,8 @@ public final class StableDiffusionPipeline implements AutoCloseable {
             this.tokenizer = ClipTokenizer.load(folder.component("tokenizer"));
             this.textEncoder = new ClipTextModel(weights("text_encoder"),
                     ClipTextConfig.from(folder.config("text_encoder")));
-            this.unet = new UNet2DConditionModel(UNetConfig.from(folder.config("unet")), weights("unet"));
-            this.vaeConfig = VaeConfig.from(folder.config("vae"));
+            this.unet = new UNet2DConditionModel(UNetConfig.fromJson(folder.config("unet")), weights("unet"));
+            this.vaeConfig = VaeConfig.fromJson(folder.config("vae"));
             this.vae = new AutoencoderKL(vaeConfig, weights("vae"));
             this.schedulerConfig = folder.config("scheduler");
         } catch (RuntimeException e) {
