@@ -99,7 +99,11 @@ public final class GenerateCommand implements Callable<Integer> {
         try (StableDiffusionPipeline pipe = StableDiffusionPipeline.load(model, PipelineOptions.auto(variant));
              ProgressBar bar = ProgressBar.forTerminal("denoising")) {
             String schedulerName = scheduler != null ? scheduler : pipe.defaultSchedulerName();
-            List<RenderedImage> rendered = pipe.generate(request, bar::update);
+            int[] all = new int[request.batchSize()];
+            for (int i = 0; i < all.length; i++) all[i] = i;
+            // image by image, as workers render: the same request gives the same bytes here and
+            // from the cluster, whatever the batch size
+            List<RenderedImage> rendered = pipe.generate(request, all, bar::update);
             for (RenderedImage r : rendered) {
                 RgbImage img = new RgbImage(r.width(), r.height(), r.rgb());
                 images.add(img);

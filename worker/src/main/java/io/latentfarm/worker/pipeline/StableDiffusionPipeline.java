@@ -107,16 +107,24 @@ public final class StableDiffusionPipeline implements AutoCloseable {
         };
     }
 
-    /** Every image of the request, in diffusers' output order. */
+    /**
+     * Every image of the request in one call, as diffusers' {@code pipe(...)} runs it: one UNet
+     * call of batch 2N per step (N without guidance), one generator for the whole batch.
+     */
     public List<RenderedImage> generate(GenerationRequest request, ProgressListener listener) {
+        request.validate();
         int[] all = new int[request.batchSize()];
         for (int i = 0; i < all.length; i++) all[i] = i;
-        return generate(request, all, listener);
+        return denoiseAndDecode(request, all, new TorchGenerator(request.seed()),
+                listener == null ? ProgressListener.NONE : listener);
     }
 
     /**
-     * The images {@code indices} of the request, each equal to that image of the full call: the
-     * noise is drawn for the whole batch and sliced, so a worker can render image i alone.
+     * The images {@code indices} of the request, each rendered on its own (a UNet batch of 2) with
+     * its slice of the batch's noise: image i gets exactly the noise it gets in the one-call batch,
+     * also the ancestral step noise. This is the unit workers render and {@code latentfarm
+     * generate} uses, so an image's pixels never depend on which other images shared its batch
+     * (the CPU kernels are not bitwise batch-invariant; the one-call batch agrees within one level).
      */
     public List<RenderedImage> generate(GenerationRequest request, int[] indices, ProgressListener listener) {
         request.validate();
@@ -127,25 +135,24 @@ public final class StableDiffusionPipeline implements AutoCloseable {
                 throw new IllegalArgumentException("image index " + i + " is outside 0.." + (n - 1));
             }
         }
-        TorchGenerator generator = new TorchGenerator(request.seed());
-        if (indices.length == n && isIdentity(indices)) {
-            return denoiseAndDecode(request, indices, generator, progress);
-        }
-        // A subset of the batch: each image draws the whole batch's noise from its own generator
-        // and keeps its row, so it equals that image of the full call.
         List<RenderedImage> out = new ArrayList<>();
-        for (int i : indices) {
-            TorchGenerator row = new TorchGenerator(request.seed()).batchRow(n, i);
-            out.addAll(denoiseAndDecode(request, new int[]{i}, row, progress));
+        for (int j = 0; j < indices.length; j++) {
+            int done = j;
+            ProgressListener overall = new ProgressListener() {
+                @Override
+                public void onStep(int step, int total) {
+                    progress.onStep(done * total + step, indices.length * total);
+                }
+
+                @Override
+                public void onLatents(int step, NDArray latents) {
+                    progress.onLatents(step, latents);
+                }
+            };
+            TorchGenerator row = new TorchGenerator(request.seed()).batchRow(n, indices[j]);
+            out.addAll(denoiseAndDecode(request, new int[]{indices[j]}, row, overall));
         }
         return out;
-    }
-
-    private static boolean isIdentity(int[] indices) {
-        for (int i = 0; i < indices.length; i++) {
-            if (indices[i] != i) return false;
-        }
-        return true;
     }
 
     /**
