@@ -1,0 +1,62 @@
+package io.latentfarm.common;
+
+import java.util.List;
+import java.util.Objects;
+import java.util.regex.Pattern;
+
+/**
+ * Kafka topic names, all under one configurable prefix (default {@value #DEFAULT_PREFIX}), so
+ * several deployments can share a cluster.
+ *
+ * @param prefix prepended to every name as is; may be empty
+ */
+public record Topics(String prefix) {
+    public static final String DEFAULT_PREFIX = "latentfarm.";
+
+    // Kafka's legal topic characters; the longest name ("jobs.dlq") must stay within 249.
+    private static final Pattern LEGAL = Pattern.compile("[A-Za-z0-9._-]*");
+    private static final int MAX_PREFIX = 249 - "requests".length();
+
+    public Topics {
+        Objects.requireNonNull(prefix, "prefix");
+        if (!LEGAL.matcher(prefix).matches() || prefix.length() > MAX_PREFIX) {
+            throw new IllegalArgumentException("topic prefix \"" + prefix
+                    + "\" must be at most " + MAX_PREFIX + " of the characters A-Z a-z 0-9 . _ -");
+        }
+    }
+
+    /** The default names: {@code latentfarm.requests}, {@code latentfarm.jobs}, ... */
+    public static Topics defaults() {
+        return new Topics(DEFAULT_PREFIX);
+    }
+
+    /** Render batch requests, keyed by batch id. */
+    public String requests() {
+        return prefix + "requests";
+    }
+
+    /** One image to render each, keyed by job id. */
+    public String jobs() {
+        return prefix + "jobs";
+    }
+
+    /** Rendered or failed images, keyed by batch id. */
+    public String results() {
+        return prefix + "results";
+    }
+
+    /** Batch lifecycle events for users, keyed by batch id. */
+    public String events() {
+        return prefix + "events";
+    }
+
+    /** Jobs that failed for good and undecodable messages, with the error. */
+    public String jobsDlq() {
+        return prefix + "jobs.dlq";
+    }
+
+    /** Every topic this project uses. */
+    public List<String> all() {
+        return List.of(requests(), jobs(), results(), events(), jobsDlq());
+    }
+}

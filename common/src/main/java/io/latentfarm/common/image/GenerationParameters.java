@@ -1,0 +1,89 @@
+package io.latentfarm.common.image;
+
+import io.latentfarm.common.Schedulers;
+import io.latentfarm.common.message.RenderJob;
+import io.latentfarm.common.message.SeedMode;
+
+import java.math.BigDecimal;
+import java.util.Objects;
+
+/**
+ * How an image was made, written into its PNG as the {@code parameters} text the way AUTOMATIC1111's
+ * web UI writes it (and other Stable Diffusion tools read it):
+ * <pre>
+ * prompt
+ * Negative prompt: neg
+ * Steps: 15, Sampler: PNDM, CFG scale: 7.5, Seed: 1024, Size: 512x512, Model: tiny
+ * </pre>
+ * The negative prompt line is left out when empty, and {@code Model} when unknown. An image whose
+ * noise is slice {@code batchPos} of a batch draw also gets {@code , Batch size: N, Batch pos: i}:
+ * the seed alone does not reproduce it.
+ *
+ * @param sampler   the scheduler name ({@code pndm}); written as its label ({@code PNDM})
+ * @param seed      the generator's seed
+ * @param batchSize images drawn from that generator (1: the seed alone reproduces the image)
+ * @param batchPos  this image's slice of that draw
+ */
+public record GenerationParameters(String prompt, String negativePrompt, int steps, String sampler, double cfgScale,
+                                   long seed, int width, int height, String model, int batchSize, int batchPos) {
+
+    public GenerationParameters {
+        Objects.requireNonNull(prompt, "prompt");
+        negativePrompt = negativePrompt == null ? "" : negativePrompt;
+        Objects.requireNonNull(sampler, "sampler");
+    }
+
+    /** The parameters of a job's image. */
+    public static GenerationParameters of(RenderJob job) {
+        boolean batch = job.seedMode() == SeedMode.BATCH;
+        return new GenerationParameters(job.prompt(), job.negativePrompt(), job.steps(), job.scheduler(),
+                job.guidance(), job.generatorSeed(), job.width(), job.height(), job.model(),
+                batch ? job.batchSize() : 1, batch ? job.sliceIndex() : 0);
+    }
+
+    /** The A1111 text. */
+    public String toText() {
+        StringBuilder text = new StringBuilder(prompt);
+        if (!negativePrompt.isEmpty()) {
+            text.append("\nNegative prompt: ").append(negativePrompt);
+        }
+        text.append("\nSteps: ").append(steps)
+                .append(", Sampler: ").append(Schedulers.samplerLabel(sampler))
+                .append(", CFG scale: ").append(BigDecimal.valueOf(cfgScale).stripTrailingZeros().toPlainString()
+                        .replaceFirst("^(-?\\d+)$", "$1.0"))
+                .append(", Seed: ").append(seed)
+                .append(", Size: ").append(width).append('x').append(height);
+        if (model != null && !model.isEmpty()) {
+            text.append(", Model: ").append(quote(model));
+        }
+        if (batchSize > 1) {
+            text.append(", Batch size: ").append(batchSize).append(", Batch pos: ").append(batchPos);
+        }
+        return text.toString();
+    }
+
+    // A1111's rule: a value with a comma, colon or newline is written as a JSON string.
+    private static String quote(String value) {
+        if (value.indexOf(',') < 0 && value.indexOf(':') < 0 && value.indexOf('\n') < 0) {
+            return value;
+        }
+        StringBuilder quoted = new StringBuilder("\"");
+        for (char c : value.toCharArray()) {
+            switch (c) {
+                case '"' -> quoted.append("\\\"");
+                case '\\' -> quoted.append("\\\\");
+                case '\n' -> quoted.append("\\n");
+                case '\r' -> quoted.append("\\r");
+                case '\t' -> quoted.append("\\t");
+                default -> {
+                    if (c < 0x20) {
+                        quoted.append(String.format("\\u%04x", (int) c));
+                    } else {
+                        quoted.append(c);
+                    }
+                }
+            }
+        }
+        return quoted.append('"').toString();
+    }
+}

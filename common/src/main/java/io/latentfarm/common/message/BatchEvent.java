@@ -1,0 +1,108 @@
+package io.latentfarm.common.message;
+
+import com.fasterxml.jackson.annotation.JsonProperty;
+import com.fasterxml.jackson.annotation.JsonPropertyOrder;
+import io.latentfarm.common.validation.Violation;
+
+import java.util.List;
+import java.util.Objects;
+import java.util.stream.Collectors;
+
+/**
+ * What happened to a batch, for users, on the events topic keyed by batch id. One record for all
+ * types; the fields that do not apply to a type are null and left out of the JSON. Build them with
+ * the static factories.
+ *
+ * <ul>
+ *   <li>{@code accepted}: {@code request} (with the batchId and seed the coordinator filled in),
+ *       {@code total}, {@code warnings} (e.g. a prompt truncated to 77 CLIP tokens)</li>
+ *   <li>{@code rejected}: {@code violations} (field + message each) and {@code reason}, all of
+ *       them in one line</li>
+ *   <li>{@code progress}: {@code done}/{@code total} images; for a job's denoising progress also
+ *       {@code jobId}, {@code step}/{@code steps}</li>
+ *   <li>{@code completed}: {@code bucket}, {@code imageKeys} (in image order), {@code gridKey},
+ *       {@code manifestKey}, {@code done}/{@code total}</li>
+ *   <li>{@code failed}, {@code cancelled}: {@code reason}</li>
+ * </ul>
+ */
+@JsonPropertyOrder({"schemaVersion", "type", "batchId", "reason", "violations", "warnings", "done", "total",
+        "jobId", "step", "steps", "bucket", "imageKeys", "gridKey", "manifestKey", "request"})
+public record BatchEvent(
+        int schemaVersion,
+        Type type,
+        String batchId,
+        String reason,
+        List<Violation> violations,
+        List<String> warnings,
+        Integer done,
+        Integer total,
+        String jobId,
+        Integer step,
+        Integer steps,
+        String bucket,
+        List<String> imageKeys,
+        String gridKey,
+        String manifestKey,
+        RenderRequest request) implements Message {
+
+    public enum Type {
+        @JsonProperty("accepted") ACCEPTED,
+        @JsonProperty("rejected") REJECTED,
+        @JsonProperty("progress") PROGRESS,
+        @JsonProperty("completed") COMPLETED,
+        @JsonProperty("failed") FAILED,
+        @JsonProperty("cancelled") CANCELLED;
+
+        /** Whether no event follows this one for the batch. */
+        public boolean isFinal() {
+            return this != ACCEPTED && this != PROGRESS;
+        }
+    }
+
+    public BatchEvent {
+        schemaVersion = Message.normalizeVersion(schemaVersion);
+        Objects.requireNonNull(type, "type");
+        violations = violations == null ? null : List.copyOf(violations);
+        warnings = warnings == null ? null : List.copyOf(warnings);
+        imageKeys = imageKeys == null ? null : List.copyOf(imageKeys);
+    }
+
+    public static BatchEvent accepted(RenderRequest request, List<String> warnings) {
+        return new BatchEvent(SCHEMA_VERSION, Type.ACCEPTED, request.batchId(), null, null, warnings, 0,
+                request.imageCount(), null, null, null, null, null, null, null, request);
+    }
+
+    /** @param batchId may be null when the request could not be read far enough to have one */
+    public static BatchEvent rejected(String batchId, List<Violation> violations) {
+        String reason = violations.stream().map(Violation::toString).collect(Collectors.joining("; "));
+        return new BatchEvent(SCHEMA_VERSION, Type.REJECTED, batchId, reason, violations, null, null, null,
+                null, null, null, null, null, null, null, null);
+    }
+
+    public static BatchEvent progress(String batchId, int done, int total) {
+        return new BatchEvent(SCHEMA_VERSION, Type.PROGRESS, batchId, null, null, null, done, total,
+                null, null, null, null, null, null, null, null);
+    }
+
+    /** Denoising progress of one job: {@code step} of {@code steps} done. */
+    public static BatchEvent stepProgress(String batchId, int done, int total, String jobId, int step, int steps) {
+        return new BatchEvent(SCHEMA_VERSION, Type.PROGRESS, batchId, null, null, null, done, total,
+                jobId, step, steps, null, null, null, null, null);
+    }
+
+    public static BatchEvent completed(String batchId, String bucket, List<String> imageKeys, String gridKey,
+                                       String manifestKey) {
+        return new BatchEvent(SCHEMA_VERSION, Type.COMPLETED, batchId, null, null, null, imageKeys.size(),
+                imageKeys.size(), null, null, null, bucket, imageKeys, gridKey, manifestKey, null);
+    }
+
+    public static BatchEvent failed(String batchId, String reason) {
+        return new BatchEvent(SCHEMA_VERSION, Type.FAILED, batchId, reason, null, null, null, null,
+                null, null, null, null, null, null, null, null);
+    }
+
+    public static BatchEvent cancelled(String batchId, String reason) {
+        return new BatchEvent(SCHEMA_VERSION, Type.CANCELLED, batchId, reason, null, null, null, null,
+                null, null, null, null, null, null, null, null);
+    }
+}

@@ -1,0 +1,63 @@
+package io.latentfarm.common.message;
+
+import com.fasterxml.jackson.annotation.JsonIgnore;
+import com.fasterxml.jackson.annotation.JsonProperty;
+import com.fasterxml.jackson.annotation.JsonPropertyOrder;
+import io.latentfarm.common.BatchIds;
+
+import java.util.Objects;
+
+/**
+ * What a worker reports for one job on the results topic, keyed by batch id.
+ *
+ * @param objectKey where the PNG was written (rendered only)
+ * @param reason    why it failed (failed only)
+ * @param timings   where the time went (rendered only; may be null)
+ */
+@JsonPropertyOrder({"schemaVersion", "batchId", "index", "jobId", "status", "objectKey", "reason",
+        "workerId", "timings", "attempt"})
+public record RenderResult(
+        int schemaVersion,
+        String batchId,
+        int index,
+        String jobId,
+        Status status,
+        String objectKey,
+        String reason,
+        String workerId,
+        Timings timings,
+        int attempt) implements Message {
+
+    public enum Status {
+        @JsonProperty("rendered") RENDERED,
+        @JsonProperty("failed") FAILED
+    }
+
+    /** Milliseconds spent per stage; {@code totalMs} is wall time for the job, not the sum. */
+    public record Timings(long encodeMs, long denoiseMs, long decodeMs, long uploadMs, long totalMs) {
+    }
+
+    public RenderResult {
+        schemaVersion = Message.normalizeVersion(schemaVersion);
+        BatchIds.requireValid(batchId);
+        Objects.requireNonNull(status, "status");
+        if (jobId == null) {
+            jobId = RenderJob.jobId(batchId, index);
+        }
+    }
+
+    public static RenderResult rendered(RenderJob job, String workerId, Timings timings) {
+        return new RenderResult(SCHEMA_VERSION, job.batchId(), job.index(), job.jobId(), Status.RENDERED,
+                job.objectKey(), null, workerId, timings, job.attempt());
+    }
+
+    public static RenderResult failed(RenderJob job, String workerId, String reason) {
+        return new RenderResult(SCHEMA_VERSION, job.batchId(), job.index(), job.jobId(), Status.FAILED,
+                null, reason, workerId, null, job.attempt());
+    }
+
+    @JsonIgnore
+    public boolean isRendered() {
+        return status == Status.RENDERED;
+    }
+}

@@ -1,0 +1,167 @@
+package io.latentfarm.common.validation;
+
+import io.latentfarm.common.BatchIds;
+import io.latentfarm.common.Schedulers;
+import io.latentfarm.common.message.Message;
+import io.latentfarm.common.message.RenderRequest;
+import io.latentfarm.common.message.SeedMode;
+
+import java.math.BigDecimal;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Objects;
+import java.util.stream.Collectors;
+
+/**
+ * Checks a {@link RenderRequest} against {@link Limits} and reports every violation at once, each
+ * naming the field and the limit ({@code "width: 500 is not a multiple of 8"}), so a user fixes
+ * a request in one go. An empty list means the request is valid.
+ */
+public final class RequestValidator {
+    private final Limits limits;
+
+    public RequestValidator(Limits limits) {
+        this.limits = Objects.requireNonNull(limits, "limits");
+    }
+
+    public RequestValidator() {
+        this(Limits.DEFAULTS);
+    }
+
+    public Limits limits() {
+        return limits;
+    }
+
+    public List<Violation> validate(RenderRequest r) {
+        List<Violation> out = new ArrayList<>();
+        if (r.schemaVersion() > Message.SCHEMA_VERSION) {
+            out.add(new Violation("schemaVersion", r.schemaVersion() + " is newer than " + Message.SCHEMA_VERSION));
+        }
+        if (r.batchId() != null && !BatchIds.isValid(r.batchId())) {
+            out.add(new Violation("batchId", "\"" + r.batchId() + "\" must be 1 to 64 of A-Z a-z 0-9 _ -"));
+        }
+        checkPrompts(r, out);
+        checkText("negativePrompt", r.negativePrompt(), out);
+        boolean countsValid = checkCounts(r, out);
+        if (countsValid && !r.prompts().isEmpty() && r.imageCount() % r.prompts().size() != 0) {
+            out.add(new Violation("prompts", r.prompts().size() + " prompts do not divide " + r.imageCount()
+                    + " images evenly (each prompt gets the same number of images)"));
+        }
+        checkRange("steps", r.steps(), 1, limits.maxSteps(), out);
+        if (!Double.isFinite(r.guidance()) || r.guidance() < limits.minGuidance()
+                || r.guidance() > limits.maxGuidance()) {
+            out.add(new Violation("guidance", number(r.guidance()) + " is outside "
+                    + number(limits.minGuidance()) + ".." + number(limits.maxGuidance())));
+        }
+        checkSize("width", r.width(), limits.maxWidth(), out);
+        checkSize("height", r.height(), limits.maxHeight(), out);
+        if (!Schedulers.isKnown(r.scheduler())) {
+            out.add(new Violation("scheduler", "\"" + r.scheduler() + "\" is not one of "
+                    + String.join(", ", Schedulers.NAMES)));
+        }
+        var seedMode = SeedMode.parse(r.seedMode());
+        if (seedMode.isEmpty()) {
+            out.add(new Violation("seedMode", "\"" + r.seedMode() + "\" is not one of "
+                    + java.util.Arrays.stream(SeedMode.values()).map(SeedMode::wireName)
+                    .collect(Collectors.joining(", "))));
+        }
+        checkSeed(r, seedMode.orElse(null), countsValid, out);
+        if (r.model() != null && (r.model().isBlank() || r.model().length() > 256)) {
+            out.add(new Violation("model", "must be 1 to 256 characters when given"));
+        }
+        return List.copyOf(out);
+    }
+
+    private void checkPrompts(RenderRequest r, List<Violation> out) {
+        List<String> prompts = r.prompts();
+        if (prompts.isEmpty()) {
+            out.add(new Violation("prompt", "required"));
+            return;
+        }
+        for (int i = 0; i < prompts.size(); i++) {
+            String field = prompts.size() == 1 ? "prompt" : "prompts[" + i + "]";
+            if (prompts.get(i) == null) {
+                out.add(new Violation(field, "required"));
+            } else {
+                checkText(field, prompts.get(i), out);
+            }
+        }
+    }
+
+    private void checkText(String field, String text, List<Violation> out) {
+        if (text.length() > limits.maxPromptChars()) {
+            out.add(new Violation(field, text.length() + " characters is more than " + limits.maxPromptChars()));
+        }
+    }
+
+    /** rows/cols/count each in range and consistent; false if N is not usable for further checks. */
+    private boolean checkCounts(RenderRequest r, List<Violation> out) {
+        int before = out.size();
+        int max = limits.maxImages();
+        if ((r.rows() == null) != (r.cols() == null)) {
+            String missing = r.rows() == null ? "rows" : "cols";
+            out.add(new Violation(missing, "required with " + (r.rows() == null ? "cols" : "rows")));
+        }
+        if (r.rows() != null) {
+            checkRange("rows", r.rows(), 1, max, out);
+        }
+        if (r.cols() != null) {
+            checkRange("cols", r.cols(), 1, max, out);
+        }
+        if (r.count() != null) {
+            checkRange("count", r.count(), 1, max, out);
+        }
+        if (out.size() > before) {
+            return false;
+        }
+        boolean grid = r.rows() != null;
+        if (grid && r.count() != null && r.count() != r.rows() * r.cols()) {
+            out.add(new Violation("count", r.count() + " does not match rows x cols = "
+                    + r.rows() + " x " + r.cols() + " = " + r.rows() * r.cols()));
+            return false;
+        }
+        if (r.imageCount() > max) {
+            String field = r.count() != null ? "count" : grid ? "rows" : "prompts";
+            String what = grid && r.count() == null ? r.rows() + " x " + r.cols() + " = " + r.imageCount()
+                    : String.valueOf(r.imageCount());
+            out.add(new Violation(field, what + " images is more than " + max));
+            return false;
+        }
+        return true;
+    }
+
+    private void checkSeed(RenderRequest r, SeedMode mode, boolean countsValid, List<Violation> out) {
+        Long seed = r.seed();
+        if (seed == null) {
+            return;
+        }
+        if (seed < 0) {
+            out.add(new Violation("seed", seed + " is outside 0.." + Long.MAX_VALUE));
+        } else if (mode == SeedMode.PER_IMAGE && countsValid && seed > Long.MAX_VALUE - (r.imageCount() - 1)) {
+            // Image i uses seed + i, which must stay a valid seed too.
+            out.add(new Violation("seed", seed + " + " + (r.imageCount() - 1) + " (per-image seeds) exceeds "
+                    + Long.MAX_VALUE));
+        }
+    }
+
+    private void checkSize(String field, int value, int max, List<Violation> out) {
+        if (value % 8 != 0) {
+            out.add(new Violation(field, value + " is not a multiple of 8"));
+        }
+        checkRange(field, value, limits.minSize(), max, out);
+    }
+
+    private static void checkRange(String field, int value, int min, int max, List<Violation> out) {
+        if (value < min || value > max) {
+            out.add(new Violation(field, value + " is outside " + min + ".." + max));
+        }
+    }
+
+    // 7.5 -> "7.5", 30.0 -> "30", never scientific notation.
+    private static String number(double d) {
+        if (!Double.isFinite(d)) {
+            return String.valueOf(d);
+        }
+        return BigDecimal.valueOf(d).stripTrailingZeros().toPlainString();
+    }
+}
