@@ -80,6 +80,7 @@ public final class UNet2DConditionModel {
      */
     public NDArray forward(NDArray sample, NDArray timestep, NDArray encoderHiddenStates,
                            BiConsumer<String, NDArray> tap) {
+        checkInputs(sample, encoderHiddenStates);
         long batch = sample.getShape().get(0);
         NDArray emb = timeEmbedding(timestep, batch, sample, tap);
         List<NDArray> skips = new ArrayList<>();
@@ -128,6 +129,23 @@ public final class UNet2DConditionModel {
                 last.close();
             }
             skips.forEach(NDArray::close);
+        }
+    }
+
+    private void checkInputs(NDArray sample, NDArray encoderHiddenStates) {
+        Shape s = sample.getShape();
+        if (s.dimension() != 4 || s.get(1) != cfg.inChannels()) {
+            throw new IllegalArgumentException("UNet sample must be [batch, " + cfg.inChannels() + ", h, w], got " + s);
+        }
+        Shape e = encoderHiddenStates.getShape();
+        if (e.dimension() != 3 || e.get(0) != s.get(0)) {
+            throw new IllegalArgumentException("encoder hidden states must be [" + s.get(0) + ", tokens, dim], got " + e);
+        }
+        for (int dim : cfg.crossAttentionDim()) {
+            if (e.get(2) != dim) {
+                throw new IllegalArgumentException("encoder hidden states have size " + e.get(2)
+                        + ", this UNet's cross_attention_dim is " + dim);
+            }
         }
     }
 

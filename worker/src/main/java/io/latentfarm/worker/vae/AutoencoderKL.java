@@ -2,6 +2,7 @@ package io.latentfarm.worker.vae;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
+import ai.djl.ndarray.types.Shape;
 import io.latentfarm.worker.model.Weights;
 import io.latentfarm.worker.nn.Conv2d;
 
@@ -41,6 +42,10 @@ public final class AutoencoderKL {
 
     /** @param tap if not null, sees "decoder.mid_block" during the call */
     public NDArray decode(NDArray z, BiConsumer<String, NDArray> tap) {
+        Shape s = z.getShape();
+        if (s.dimension() != 4 || s.get(1) != cfg.latentChannels()) {
+            throw new IllegalArgumentException("VAE latents must be [batch, " + cfg.latentChannels() + ", h, w], got " + s);
+        }
         BiConsumer<String, NDArray> decoderTap = tap == null ? null : (k, v) -> tap.accept("decoder." + k, v);
         if (postQuantConv == null) {
             return decoder.forward(z, decoderTap);
@@ -52,6 +57,10 @@ public final class AutoencoderKL {
 
     /** The latent distribution of an image [B, in_channels, H, W] in [-1, 1]; the caller closes it. */
     public EncodedLatents encode(NDArray image) {
+        Shape s = image.getShape();
+        if (s.dimension() != 4 || s.get(1) != cfg.inChannels()) {
+            throw new IllegalArgumentException("VAE images must be [batch, " + cfg.inChannels() + ", H, W], got " + s);
+        }
         loadEncoder();
         NDArray moments = encoder.forward(image);
         if (quantConv != null) {
