@@ -37,7 +37,8 @@ public final class RandomWeights implements Weights.Source {
 
     @Override
     public boolean contains(String fullName) {
-        return false; // optional tensors (legacy names, biases a config may omit) are not invented
+        // model code asks only to choose between current and legacy names: a new file gets the current ones
+        return true;
     }
 
     @Override
