@@ -10,6 +10,9 @@ import picocli.CommandLine.Command;
         description = "Stable Diffusion text-to-image as a distributed batch job on Kafka.",
         subcommands = {
                 TokensCommand.class,
+                GenerateCommand.class,
+                ModelCommand.class,
+                BenchCommand.class,
         })
 public final class Main implements Runnable {
 

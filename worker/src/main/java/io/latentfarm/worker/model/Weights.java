@@ -17,17 +17,29 @@ import java.util.List;
  * {@link #dtype()}; F16/BF16 storage is widened when the compute type is float32.
  */
 public final class Weights {
-    private final List<SafeTensors> files;
+
+    /** Where tensors come from: safetensors files, or a generator of fresh weights. */
+    public interface Source {
+        boolean contains(String fullName);
+
+        NDArray load(String fullName, long[] expectedShape, NDManager manager);
+    }
+
+    private final Source source;
     private final String prefix;
     private final NDManager manager;
     private final DataType dtype;
 
     public Weights(List<SafeTensors> files, NDManager manager, DataType dtype) {
-        this(files, "", manager, dtype);
+        this(new FileSource(files), "", manager, dtype);
     }
 
-    private Weights(List<SafeTensors> files, String prefix, NDManager manager, DataType dtype) {
-        this.files = List.copyOf(files);
+    public Weights(Source source, NDManager manager, DataType dtype) {
+        this(source, "", manager, dtype);
+    }
+
+    private Weights(Source source, String prefix, NDManager manager, DataType dtype) {
+        this.source = source;
         this.prefix = prefix;
         this.manager = manager;
         this.dtype = dtype;
@@ -35,7 +47,7 @@ public final class Weights {
 
     /** The view one level down: {@code pp("mid_block")}, then {@code pp(0)}. */
     public Weights pp(String name) {
-        return new Weights(files, prefix + name + ".", manager, dtype);
+        return new Weights(source, prefix + name + ".", manager, dtype);
     }
 
     public Weights pp(int index) {
@@ -55,54 +67,66 @@ public final class Weights {
     }
 
     public boolean contains(String name) {
-        String full = prefix + name;
-        return files.stream().anyMatch(f -> f.contains(full));
+        return source.contains(prefix + name);
     }
 
     /** The tensor {@code prefix + name}, checked against {@code expectedShape} when one is given. */
     public NDArray get(String name, long... expectedShape) {
-        String full = prefix + name;
-        SafeTensors file = files.stream().filter(f -> f.contains(full)).findFirst()
-                .orElseThrow(() -> new ModelException(describeFiles() + ": tensor '" + full + "' is missing"));
-        SafeTensors.Entry e = file.entry(full);
-        if (expectedShape.length > 0 && !Arrays.equals(e.shape(), expectedShape)) {
-            throw new ModelException(file.file() + ": tensor '" + full + "' has shape " + e.shapeString()
-                    + ", expected " + Arrays.toString(expectedShape));
-        }
-        return load(file, e);
-    }
-
-    private NDArray load(SafeTensors file, SafeTensors.Entry e) {
-        Shape shape = new Shape(e.shape());
-        ByteBuffer bytes = e.dtype() == SafeTensorDType.BF16 ? file.bytes(e.name()) : file.nativeBytes(e.name());
-        NDArray array;
-        switch (e.dtype()) {
-            case F32 -> array = manager.create(bytes, shape, DataType.FLOAT32);
-            case F16 -> array = manager.create(bytes, shape, DataType.FLOAT16);
-            // BF16 NDArrays abort the JVM inside DJL (FACTS.md): widen in Java.
-            case BF16 -> array = manager.create(bf16ToF32(bytes, e.elementCount()), shape, DataType.FLOAT32);
-            default -> throw new ModelException(file.file() + ": tensor '" + e.name() + "' is " + e.dtype()
-                    + ", not a floating-point weight");
-        }
+        NDArray array = source.load(prefix + name, expectedShape, manager);
         if (array.getDataType() != dtype) {
             NDArray converted = array.toType(dtype, false);
             array.close();
             array = converted;
         }
-        array.setName(e.name());
         return array;
     }
 
-    private static ByteBuffer bf16ToF32(ByteBuffer src, long count) {
-        ByteBuffer out = ByteBuffer.allocateDirect(Math.toIntExact(count * 4)).order(ByteOrder.nativeOrder());
-        for (int i = 0; i < count; i++) {
-            out.putInt((src.getShort(2 * i) & 0xffff) << 16);
-        }
-        return out.flip();
-    }
+    /** Weights read from safetensors files (one, or the shards of one checkpoint). */
+    static final class FileSource implements Source {
+        private final List<SafeTensors> files;
 
-    private String describeFiles() {
-        return files.size() == 1 ? files.get(0).file().toString()
-                : files.stream().map(f -> f.file().toString()).toList().toString();
+        FileSource(List<SafeTensors> files) {
+            this.files = List.copyOf(files);
+        }
+
+        @Override
+        public boolean contains(String fullName) {
+            return files.stream().anyMatch(f -> f.contains(fullName));
+        }
+
+        @Override
+        public NDArray load(String full, long[] expectedShape, NDManager manager) {
+            SafeTensors file = files.stream().filter(f -> f.contains(full)).findFirst()
+                    .orElseThrow(() -> new ModelException(describeFiles() + ": tensor '" + full + "' is missing"));
+            SafeTensors.Entry e = file.entry(full);
+            if (expectedShape.length > 0 && !Arrays.equals(e.shape(), expectedShape)) {
+                throw new ModelException(file.file() + ": tensor '" + full + "' has shape " + e.shapeString()
+                        + ", expected " + Arrays.toString(expectedShape));
+            }
+            Shape shape = new Shape(e.shape());
+            NDArray array = switch (e.dtype()) {
+                case F32 -> manager.create(file.nativeBytes(full), shape, DataType.FLOAT32);
+                case F16 -> manager.create(file.nativeBytes(full), shape, DataType.FLOAT16);
+                // BF16 NDArrays abort the JVM inside DJL (FACTS.md): widen in Java.
+                case BF16 -> manager.create(bf16ToF32(file.bytes(full), e.elementCount()), shape, DataType.FLOAT32);
+                default -> throw new ModelException(file.file() + ": tensor '" + full + "' is " + e.dtype()
+                        + ", not a floating-point weight");
+            };
+            array.setName(full);
+            return array;
+        }
+
+        private static ByteBuffer bf16ToF32(ByteBuffer src, long count) {
+            ByteBuffer out = ByteBuffer.allocateDirect(Math.toIntExact(count * 4)).order(ByteOrder.nativeOrder());
+            for (int i = 0; i < count; i++) {
+                out.putInt((src.getShort(2 * i) & 0xffff) << 16);
+            }
+            return out.flip();
+        }
+
+        private String describeFiles() {
+            return files.size() == 1 ? files.get(0).file().toString()
+                    : files.stream().map(f -> f.file().toString()).toList().toString();
+        }
     }
 }

@@ -7,8 +7,9 @@ public final class Activations {
     private Activations() {
     }
 
+    /** x * sigmoid(x), with one allocation (the sigmoid is scaled in place). */
     public static NDArray silu(NDArray x) {
-        return x.mul(x.getNDArrayInternal().sigmoid());
+        return x.getNDArrayInternal().sigmoid().muli(x);
     }
 
     /** Exact (erf) GELU, as torch.nn.functional.gelu with approximate='none'. */

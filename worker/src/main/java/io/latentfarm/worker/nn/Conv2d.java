@@ -20,7 +20,12 @@ public final class Conv2d {
     }
 
     public NDArray forward(NDArray x) {
-        return ai.djl.nn.convolutional.Conv2d.conv2d(x, weight, bias, stride, padding, DILATION, 1)
+        NDArray y = ai.djl.nn.convolutional.Conv2d.conv2d(x, weight, bias, stride, padding, DILATION, 1)
                 .singletonOrThrow();
+        if (FlopCounter.active()) {
+            // 2 * every output element * (in channels * kernel area)
+            FlopCounter.add(2L * y.size() * (weight.size() / weight.getShape().get(0)));
+        }
+        return y;
     }
 }

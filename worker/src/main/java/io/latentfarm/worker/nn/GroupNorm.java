@@ -30,9 +30,19 @@ public final class GroupNorm {
         Shape s = x.getShape();
         long per = s.size() / (s.get(0) * groups);
         NDArray grouped = x.reshape(s.get(0), groups, per);
-        NDArray normed = ai.djl.nn.norm.LayerNorm.layerNorm(grouped, new Shape(per), null, null, eps)
-                .singletonOrThrow();
-        return normed.reshape(s).mul(weight).add(bias);
+        // DJL's layerNorm needs an affine pair (null fails in JNI): identity ones/zeros of the group size.
+        NDArray normed;
+        try (NDArray ones = x.getManager().ones(new Shape(per), x.getDataType(), x.getDevice());
+             NDArray zeros = x.getManager().zeros(new Shape(per), x.getDataType(), x.getDevice())) {
+            normed = ai.djl.nn.norm.LayerNorm.layerNorm(grouped, new Shape(per), ones, zeros, eps).singletonOrThrow();
+        }
+        grouped.close();
+        // The affine step runs in place on the fresh normalised tensor: no further copies.
+        NDArray out = normed.reshape(s).muli(weight).addi(bias);
+        if (out != normed) {
+            normed.close();
+        }
+        return out;
     }
 
     public long channels() {

@@ -14,6 +14,10 @@ public final class Linear {
     }
 
     public NDArray forward(NDArray x) {
-        return ai.djl.nn.core.Linear.linear(x, weight, bias).singletonOrThrow();
+        NDArray y = ai.djl.nn.core.Linear.linear(x, weight, bias).singletonOrThrow();
+        if (FlopCounter.active()) {
+            FlopCounter.add(2L * y.size() * weight.getShape().get(1));
+        }
+        return y;
     }
 }

@@ -1,22 +1,70 @@
 package io.latentfarm.worker.nn;
 
 import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDArrays;
+import ai.djl.ndarray.NDList;
+import ai.djl.ndarray.index.NDIndex;
 
 /**
  * softmax(scale * q k^T + mask) v on [batch*heads, len, head_dim] tensors, as diffusers'
  * AttnProcessor computes it (baddbmm with beta 0, softmax in float32, bmm).
+ *
+ * <p>The score matrix is the largest tensor of a diffusion step ([16, 4096, 4096] fp32 = 1 GiB for
+ * SD v1 at 512x512 with guidance), so scores and probabilities are freed as soon as they are
+ * consumed, and a large batch*heads axis is processed in slices so that at most
+ * {@link #MAX_SCORE_ELEMENTS} scores exist at once. Slicing changes no value: each slice is the
+ * same batched matmul on fewer matrices.
  */
 public final class ScaledDotProductAttention {
+    /** 2^26 fp32 scores = 256 MiB per slice. */
+    static final long MAX_SCORE_ELEMENTS = 1L << 26;
+
     private ScaledDotProductAttention() {
     }
 
     /** @param mask additive mask broadcastable to [batch*heads, lq, lk], or null */
     public static NDArray attend(NDArray q, NDArray k, NDArray v, float scale, NDArray mask) {
-        NDArray scores = q.batchMatMul(k.transpose(0, 2, 1)).mul(scale);
+        if (FlopCounter.active()) {
+            // q k^T and probs v: 2 * 2 * (batch*heads) * lq * lk * head_dim
+            FlopCounter.add(4L * q.getShape().get(0) * q.getShape().get(1) * k.getShape().get(1) * q.getShape().get(2));
+        }
+        return attend(q, k, v, scale, mask, MAX_SCORE_ELEMENTS);
+    }
+
+    static NDArray attend(NDArray q, NDArray k, NDArray v, float scale, NDArray mask, long maxScoreElements) {
+        long bh = q.getShape().get(0);
+        long perMatrix = q.getShape().get(1) * k.getShape().get(1);
+        long sliceSize = Math.max(1, Math.min(bh, maxScoreElements / Math.max(1, perMatrix)));
+        if (sliceSize >= bh || (mask != null && mask.getShape().dimension() == 3 && mask.getShape().get(0) != 1)) {
+            return attendAll(q, k, v, scale, mask);
+        }
+        NDList parts = new NDList();
+        try {
+            for (long start = 0; start < bh; start += sliceSize) {
+                NDIndex slice = new NDIndex("{}:{}", start, Math.min(bh, start + sliceSize));
+                try (NDArray qs = q.get(slice); NDArray ks = k.get(slice); NDArray vs = v.get(slice)) {
+                    parts.add(attendAll(qs, ks, vs, scale, mask));
+                }
+            }
+            return NDArrays.concat(parts, 0);
+        } finally {
+            parts.close();
+        }
+    }
+
+    private static NDArray attendAll(NDArray q, NDArray k, NDArray v, float scale, NDArray mask) {
+        NDArray scores;
+        try (NDArray kt = k.transpose(0, 2, 1)) {
+            scores = q.batchMatMul(kt);
+        }
+        scores.muli(scale);
         if (mask != null) {
-            scores = scores.add(mask);
+            scores.addi(mask);
         }
         NDArray probs = scores.softmax(-1);
-        return probs.batchMatMul(v);
+        scores.close();
+        NDArray out = probs.batchMatMul(v);
+        probs.close();
+        return out;
     }
 }

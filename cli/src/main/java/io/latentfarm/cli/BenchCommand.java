@@ -1,0 +1,178 @@
+package io.latentfarm.cli;
+
+import ai.djl.Device;
+import ai.djl.engine.Engine;
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+import io.latentfarm.worker.model.ModelFolder;
+import io.latentfarm.worker.model.RandomWeights;
+import io.latentfarm.worker.model.SafeTensors;
+import io.latentfarm.worker.model.Weights;
+import io.latentfarm.worker.nn.FlopCounter;
+import io.latentfarm.worker.pipeline.GenerationRequest;
+import io.latentfarm.worker.pipeline.PipelineOptions;
+import io.latentfarm.worker.pipeline.StableDiffusionPipeline;
+import io.latentfarm.worker.unet.UNet2DConditionModel;
+import io.latentfarm.worker.unet.UNetConfig;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.Paths;
+import java.util.List;
+import java.util.concurrent.Callable;
+
+/**
+ * {@code latentfarm bench}: speed and memory, always beside a baseline measured in the same run.
+ * {@code bench unet} times one UNet step at batch 2 (classifier-free guidance) for each model and
+ * prints its FLOPs and GFLOP/s next to a plain matmul's GFLOP/s; {@code bench generate} runs one
+ * generate and prints its time and the process's peak resident memory.
+ */
+@Command(name = "bench", mixinStandardHelpOptions = true,
+        description = "Benchmarks: UNet step speed against plain matmul; generate time and peak RSS.",
+        subcommands = {BenchCommand.Unet.class, BenchCommand.Generate.class})
+public final class BenchCommand implements Runnable {
+    @picocli.CommandLine.Spec
+    picocli.CommandLine.Model.CommandSpec spec;
+
+    @Override
+    public void run() {
+        spec.commandLine().usage(spec.commandLine().getOut());
+    }
+
+    @Command(name = "unet", mixinStandardHelpOptions = true,
+            description = "UNet step time at batch 2 for model folders (--model) and weightless config folders (--config, random weights in memory).")
+    static final class Unet implements Callable<Integer> {
+        @Option(names = "--model", description = "Diffusers folder with weights (repeatable).")
+        List<Path> models = List.of();
+
+        @Option(names = "--config", description = "Diffusers folder without weights, e.g. fixtures/sd-v1-4-configs (repeatable).")
+        List<Path> configs = List.of();
+
+        @Option(names = "--latent", defaultValue = "64", description = "Latent height and width (default ${DEFAULT-VALUE}: 512x512 images).")
+        int latent;
+
+        @Option(names = "--iters", defaultValue = "3", description = "Timed steps after one warm-up (default ${DEFAULT-VALUE}).")
+        int iters;
+
+        @Override
+        public Integer call() {
+            if (models.isEmpty() && configs.isEmpty()) {
+                throw new IllegalArgumentException("give at least one --model or --config");
+            }
+            Engine engine = Engine.getInstance();
+            System.out.printf("bench unet: %s %s, fp32, cpu, %d threads, latents %dx%d, batch 2%n",
+                    engine.getEngineName(), engine.getVersion(), Runtime.getRuntime().availableProcessors(), latent, latent);
+            double matmul = matmulGflops();
+            System.out.printf("  matmul 2048x2048x2048 (baseline): %.1f GFLOP/s%n", matmul);
+            for (Path m : models) {
+                ModelFolder folder = ModelFolder.open(m);
+                List<SafeTensors> files = folder.weights("unet", null);
+                try (NDManager manager = NDManager.newBaseManager(Device.cpu())) {
+                    UNet2DConditionModel unet = new UNet2DConditionModel(UNetConfig.fromJson(folder.config("unet")),
+                            new Weights(files, manager, DataType.FLOAT32));
+                    report(m.toString(), unet, manager, matmul);
+                } finally {
+                    files.forEach(SafeTensors::close);
+                }
+            }
+            for (Path c : configs) {
+                ModelFolder folder = ModelFolder.open(c);
+                try (NDManager manager = NDManager.newBaseManager(Device.cpu())) {
+                    UNet2DConditionModel unet = new UNet2DConditionModel(UNetConfig.fromJson(folder.config("unet")),
+                            new Weights(new RandomWeights(true), manager, DataType.FLOAT32));
+                    report(c + " (random weights)", unet, manager, matmul);
+                }
+            }
+            return 0;
+        }
+
+        private void report(String name, UNet2DConditionModel unet, NDManager manager, double matmul) {
+            UNetConfig cfg = unet.config();
+            double best = Double.MAX_VALUE;
+            long flops = 0;
+            for (int i = 0; i <= iters; i++) {
+                try (NDManager step = manager.newSubManager()) {
+                    NDArray sample = step.randomNormal(new Shape(2, cfg.inChannels(), latent, latent));
+                    NDArray t = step.create(new float[]{981f, 981f});
+                    NDArray text = step.randomNormal(new Shape(2, 77, cfg.crossAttentionDim()[0]));
+                    FlopCounter.start();
+                    long t0 = System.nanoTime();
+                    NDArray out = unet.forward(sample, t, text);
+                    out.toFloatArray(); // waits for the result
+                    double s = (System.nanoTime() - t0) / 1e9;
+                    flops = FlopCounter.stop();
+                    if (i > 0) best = Math.min(best, s); // step 0 warms up
+                }
+            }
+            double gflops = flops / best / 1e9;
+            System.out.printf("  unet %s: %.3f s/step, %.1f GFLOP/step, %.1f GFLOP/s = %.2fx matmul%n",
+                    name, best, flops / 1e9, gflops, gflops / matmul);
+        }
+
+        private static double matmulGflops() {
+            try (NDManager m = NDManager.newBaseManager(Device.cpu())) {
+                NDArray a = m.randomNormal(new Shape(2048, 2048));
+                NDArray b = m.randomNormal(new Shape(2048, 2048));
+                double best = Double.MAX_VALUE;
+                for (int i = 0; i < 4; i++) {
+                    long t0 = System.nanoTime();
+                    NDArray c = a.matMul(b);
+                    c.toFloatArray();
+                    double s = (System.nanoTime() - t0) / 1e9;
+                    c.close();
+                    if (i > 0) best = Math.min(best, s);
+                }
+                return 2.0 * 2048 * 2048 * 2048 / best / 1e9;
+            }
+        }
+    }
+
+    @Command(name = "generate", mixinStandardHelpOptions = true,
+            description = "One generate call: wall time per phase and the process's peak resident memory (VmHWM).")
+    static final class Generate implements Callable<Integer> {
+        @Option(names = "--model", required = true, description = "Diffusers folder.")
+        Path model;
+
+        @Option(names = "--size", defaultValue = "512", description = "Image width and height (default ${DEFAULT-VALUE}).")
+        int size;
+
+        @Option(names = "--steps", defaultValue = "2", description = "Denoising steps (default ${DEFAULT-VALUE}).")
+        int steps;
+
+        @Override
+        public Integer call() throws IOException {
+            long rssStart = status("VmRSS");
+            long t0 = System.nanoTime();
+            try (StableDiffusionPipeline pipe = StableDiffusionPipeline.load(model, PipelineOptions.cpu())) {
+                long loaded = System.nanoTime();
+                long rssLoaded = status("VmRSS");
+                pipe.generate(new GenerationRequest(List.of("a photo of a cat"), "", 1, steps, 7.5, 1024,
+                        size, size, null), null);
+                long done = System.nanoTime();
+                System.out.printf("bench generate: %s %dx%d, %d steps, fp32 cpu%n", model, size, size, steps);
+                System.out.printf("  load %.2f s, generate %.2f s (%.2f s/step incl. text + decode)%n",
+                        (loaded - t0) / 1e9, (done - loaded) / 1e9, (done - loaded) / 1e9 / steps);
+                System.out.printf("  RSS: start %d MiB, after load %d MiB, peak (VmHWM) %d MiB%n",
+                        rssStart >> 10, rssLoaded >> 10, status("VmHWM") >> 10);
+            }
+            return 0;
+        }
+
+        /** A /proc/self/status field in KiB (Linux), or -1. */
+        static long status(String field) throws IOException {
+            Path p = Paths.get("/proc/self/status");
+            if (!Files.exists(p)) return -1;
+            for (String line : Files.readAllLines(p)) {
+                if (line.startsWith(field + ":")) {
+                    return Long.parseLong(line.replaceAll("[^0-9]", ""));
+                }
+            }
+            return -1;
+        }
+    }
+}

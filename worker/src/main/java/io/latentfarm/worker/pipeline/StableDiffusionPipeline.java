@@ -1,0 +1,260 @@
+package io.latentfarm.worker.pipeline;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDArrays;
+import ai.djl.ndarray.NDList;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.index.NDIndex;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+import com.fasterxml.jackson.databind.JsonNode;
+import io.latentfarm.worker.model.ModelFolder;
+import io.latentfarm.worker.model.SafeTensors;
+import io.latentfarm.worker.model.Weights;
+import io.latentfarm.worker.scheduler.Scheduler;
+import io.latentfarm.worker.scheduler.Schedulers;
+import io.latentfarm.worker.text.ClipTextConfig;
+import io.latentfarm.worker.text.ClipTextModel;
+import io.latentfarm.worker.text.ClipTokenizer;
+import io.latentfarm.worker.unet.UNet2DConditionModel;
+import io.latentfarm.worker.unet.UNetConfig;
+import io.latentfarm.worker.vae.AutoencoderKL;
+import io.latentfarm.worker.vae.VaeConfig;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * diffusers' StableDiffusionPipeline.__call__ for text-to-image: prompts and negative prompt are
+ * encoded once, latents are drawn from one seeded generator over the whole batch, each step runs
+ * the unconditional and conditional halves in one UNet call, and the VAE decodes the result.
+ * Holds one loaded model; {@link #generate} is safe to call from several threads at once.
+ */
+public final class StableDiffusionPipeline implements AutoCloseable {
+    private final ModelFolder folder;
+    private final PipelineOptions options;
+    private final NDManager manager;
+    private final List<SafeTensors> openFiles = new ArrayList<>();
+    private final ClipTokenizer tokenizer;
+    private final ClipTextModel textEncoder;
+    private final UNet2DConditionModel unet;
+    private final AutoencoderKL vae;
+    private final VaeConfig vaeConfig;
+    private final JsonNode schedulerConfig;
+
+    private StableDiffusionPipeline(ModelFolder folder, PipelineOptions options) {
+        this.folder = folder;
+        this.options = options;
+        this.manager = NDManager.newBaseManager(options.device());
+        try {
+            this.tokenizer = ClipTokenizer.load(folder.component("tokenizer"));
+            this.textEncoder = new ClipTextModel(weights("text_encoder"),
+                    ClipTextConfig.from(folder.config("text_encoder")));
+            this.unet = new UNet2DConditionModel(UNetConfig.fromJson(folder.config("unet")), weights("unet"));
+            this.vaeConfig = VaeConfig.fromJson(folder.config("vae"));
+            this.vae = new AutoencoderKL(vaeConfig, weights("vae"));
+            this.schedulerConfig = folder.config("scheduler");
+        } catch (RuntimeException e) {
+            close();
+            throw e;
+        }
+    }
+
+    public static StableDiffusionPipeline load(Path modelDir, PipelineOptions options) {
+        return new StableDiffusionPipeline(ModelFolder.open(modelDir), options);
+    }
+
+    private Weights weights(String component) {
+        List<SafeTensors> files = folder.weights(component, options.variant());
+        openFiles.addAll(files);
+        return new Weights(files, manager, options.dtype());
+    }
+
+    public ModelFolder folder() {
+        return folder;
+    }
+
+    public PipelineOptions options() {
+        return options;
+    }
+
+    public ClipTokenizer tokenizer() {
+        return tokenizer;
+    }
+
+    public JsonNode schedulerConfig() {
+        return schedulerConfig;
+    }
+
+    /**
+     * The short name (pndm, ddim, lms, euler, euler_a, dpmpp_2m) of the scheduler the folder's
+     * {@code scheduler_config.json} names; a request without a scheduler uses it.
+     */
+    public String defaultSchedulerName() {
+        String cls = schedulerConfig.path("_class_name").asText("PNDMScheduler");
+        return switch (cls) {
+            case "DDIMScheduler" -> "ddim";
+            case "LMSDiscreteScheduler" -> "lms";
+            case "EulerDiscreteScheduler" -> "euler";
+            case "EulerAncestralDiscreteScheduler" -> "euler_a";
+            case "DPMSolverMultistepScheduler" -> "dpmpp_2m";
+            case "PNDMScheduler" -> "pndm";
+            default -> throw new io.latentfarm.worker.model.ModelException(folder.dir().resolve("scheduler/scheduler_config.json")
+                    + ": scheduler " + cls + " is not implemented; choose one of pndm, ddim, lms, euler, euler_a, dpmpp_2m");
+        };
+    }
+
+    /**
+     * Every image of the request in one call, as diffusers' {@code pipe(...)} runs it: one UNet
+     * call of batch 2N per step (N without guidance), one generator for the whole batch.
+     */
+    public List<RenderedImage> generate(GenerationRequest request, ProgressListener listener) {
+        request.validate();
+        int[] all = new int[request.batchSize()];
+        for (int i = 0; i < all.length; i++) all[i] = i;
+        return denoiseAndDecode(request, all, new TorchGenerator(request.seed()),
+                listener == null ? ProgressListener.NONE : listener);
+    }
+
+    /**
+     * The images {@code indices} of the request, each rendered on its own (a UNet batch of 2) with
+     * its slice of the batch's noise: image i gets exactly the noise it gets in the one-call batch,
+     * also the ancestral step noise. This is the unit workers render and {@code latentfarm
+     * generate} uses, so an image's pixels never depend on which other images shared its batch
+     * (the CPU kernels are not bitwise batch-invariant; the one-call batch agrees within one level).
+     */
+    public List<RenderedImage> generate(GenerationRequest request, int[] indices, ProgressListener listener) {
+        request.validate();
+        ProgressListener progress = listener == null ? ProgressListener.NONE : listener;
+        int n = request.batchSize();
+        for (int i : indices) {
+            if (i < 0 || i >= n) {
+                throw new IllegalArgumentException("image index " + i + " is outside 0.." + (n - 1));
+            }
+        }
+        List<RenderedImage> out = new ArrayList<>();
+        for (int j = 0; j < indices.length; j++) {
+            int done = j;
+            ProgressListener overall = new ProgressListener() {
+                @Override
+                public void onStep(int step, int total) {
+                    progress.onStep(done * total + step, indices.length * total);
+                }
+
+                @Override
+                public void onLatents(int step, NDArray latents) {
+                    progress.onLatents(step, latents);
+                }
+            };
+            TorchGenerator row = new TorchGenerator(request.seed()).batchRow(n, indices[j]);
+            out.addAll(denoiseAndDecode(request, new int[]{indices[j]}, row, overall));
+        }
+        return out;
+    }
+
+    /**
+     * The denoising loop over the images {@code indices}; {@code generator} draws noise of their
+     * shape (the full generator for the whole batch, a batch-row view for one image).
+     */
+    private List<RenderedImage> denoiseAndDecode(GenerationRequest request, int[] indices, TorchGenerator generator,
+                                                 ProgressListener progress) {
+        int k = indices.length;
+        boolean cfg = request.classifierFreeGuidance();
+        try (Scheduler scheduler = Schedulers.create(
+                request.scheduler() == null ? defaultSchedulerName() : request.scheduler(), schedulerConfig);
+             NDManager job = manager.newSubManager()) {
+            scheduler.setTimesteps(request.steps());
+            double[] timesteps = scheduler.timesteps();
+            NDArray embeddings = encodePrompts(job, request, indices, cfg);
+            Shape latentShape = new Shape(k, unetInChannels(), request.height() / 8, request.width() / 8);
+            NDArray noise = generator.randn(job, latentShape);
+            NDArray latents = noise.mul((float) scheduler.initNoiseSigma());
+            noise.close();
+            for (int i = 0; i < timesteps.length; i++) {
+                try (NDManager step = job.newSubManager()) {
+                    // results land in the manager of an op's first input: move the step's inputs
+                    // into the step's manager so everything but the new latents dies with it
+                    latents.attach(step);
+                    NDArray modelInput = cfg ? NDArrays.concat(new NDList(latents, latents)) : latents;
+                    modelInput = scheduler.scaleModelInput(modelInput, i);
+                    NDArray t = step.full(new Shape(modelInput.getShape().get(0)), (float) timesteps[i]);
+                    NDArray noisePred = unet.forward(toCompute(modelInput), toCompute(t), embeddings);
+                    if (noisePred.getDataType() != DataType.FLOAT32) {
+                        noisePred = noisePred.toType(DataType.FLOAT32, false);
+                    }
+                    if (cfg) {
+                        NDList halves = noisePred.split(2);
+                        NDArray uncond = halves.get(0);
+                        noisePred = uncond.add(halves.get(1).sub(uncond).mul((float) request.guidance()));
+                    }
+                    NDArray next = scheduler.step(noisePred, i, latents, generator);
+                    next.attach(job);
+                    progress.onLatents(i, next);
+                    latents = next;
+                }
+                progress.onStep(i + 1, timesteps.length);
+            }
+            List<RenderedImage> images = new ArrayList<>();
+            for (int j = 0; j < k; j++) {
+                images.add(decode(job, latents, j, indices[j], request));
+            }
+            return images;
+        }
+    }
+
+    private NDArray toCompute(NDArray x) {
+        return x.getDataType() == options.dtype() ? x : x.toType(options.dtype(), false);
+    }
+
+    private int unetInChannels() {
+        return unet.config().inChannels();
+    }
+
+    /** [uncond rows; cond rows] (or cond rows alone without guidance), one row per image. */
+    private NDArray encodePrompts(NDManager job, GenerationRequest request, int[] indices, boolean cfg) {
+        Map<String, NDArray> byPrompt = new LinkedHashMap<>();
+        NDList rows = new NDList();
+        NDArray uncond = cfg ? encode(job, request.negativePrompt()) : null;
+        if (cfg) {
+            for (int ignored : indices) rows.add(uncond);
+        }
+        for (int i : indices) {
+            rows.add(byPrompt.computeIfAbsent(request.promptOf(i), p -> encode(job, p)));
+        }
+        NDArray all = rows.size() == 1 ? rows.get(0) : NDArrays.concat(rows);
+        return toCompute(all);
+    }
+
+    private NDArray encode(NDManager job, String prompt) {
+        long[] ids = tokenizer.encode(prompt).ids();
+        NDArray idArray = job.create(ids, new Shape(1, ids.length));
+        NDArray hidden = textEncoder.forward(idArray);
+        hidden.attach(job);
+        return hidden;
+    }
+
+    private RenderedImage decode(NDManager job, NDArray latents, int row, int index, GenerationRequest request) {
+        try (NDManager sub = job.newSubManager()) {
+            NDArray z = latents.get(new NDIndex("{}:{}", row, row + 1));
+            z.attach(sub);
+            NDArray scaled = toCompute(z.div((float) vaeConfig.scalingFactor()));
+            NDArray image = vae.decode(scaled);
+            if (image.getDataType() != DataType.FLOAT32) image = image.toType(DataType.FLOAT32, false);
+            image.attach(sub);
+            // diffusers: (x / 2 + 0.5).clamp(0, 1), NHWC, (x * 255).round() -> uint8
+            NDArray pixels = image.div(2f).add(0.5f).clip(0f, 1f)
+                    .transpose(0, 2, 3, 1).mul(255f).round().toType(DataType.UINT8, false);
+            byte[] rgb = pixels.toByteArray();
+            return new RenderedImage(index, request.width(), request.height(), rgb);
+        }
+    }
+
+    @Override
+    public void close() {
+        manager.close();
+        openFiles.forEach(SafeTensors::close);
+    }
+}

@@ -1,0 +1,26 @@
+package io.latentfarm.worker.unet;
+
+import ai.djl.ndarray.NDArray;
+import io.latentfarm.worker.model.Weights;
+import io.latentfarm.worker.nn.Activations;
+import io.latentfarm.worker.nn.Linear;
+
+/** diffusers' TimestepEmbedding: linear_1, silu, linear_2. */
+public final class TimestepEmbedding {
+    private final Linear linear1;
+    private final Linear linear2;
+
+    public TimestepEmbedding(Weights vb, long inChannels, long timeEmbedDim) {
+        this.linear1 = new Linear(vb.pp("linear_1"), inChannels, timeEmbedDim, true);
+        this.linear2 = new Linear(vb.pp("linear_2"), timeEmbedDim, timeEmbedDim, true);
+    }
+
+    public NDArray forward(NDArray x) {
+        NDArray h = linear1.forward(x);
+        NDArray a = Activations.silu(h);
+        h.close();
+        NDArray out = linear2.forward(a);
+        a.close();
+        return out;
+    }
+}

@@ -1,0 +1,123 @@
+package io.latentfarm.worker.unet;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+import com.fasterxml.jackson.databind.JsonNode;
+import io.latentfarm.worker.model.ModelException;
+import io.latentfarm.worker.model.ModelFolder;
+import io.latentfarm.worker.model.SafeTensorDType;
+import io.latentfarm.worker.model.SafeTensors;
+import io.latentfarm.worker.model.Weights;
+import io.latentfarm.worker.testing.Reference;
+import org.junit.jupiter.api.Test;
+
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Map;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+class UNetTest {
+    private static final double TOL = 1e-4;
+
+    @Test
+    void everyUnetCaseMatchesDiffusersIntermediatesFirst() {
+        ModelFolder folder = ModelFolder.open(Reference.tinyModel());
+        UNetConfig cfg = UNetConfig.fromJson(folder.config("unet"));
+        SafeTensors ref = Reference.tensors("unet");
+        List<SafeTensors> files = folder.weights("unet", null);
+        List<String> report = new ArrayList<>();
+        try (NDManager weights = NDManager.newBaseManager()) {
+            UNet2DConditionModel unet = new UNet2DConditionModel(cfg, new Weights(files, weights, DataType.FLOAT32));
+            int weightCount = weights.getManagedArrays().size();
+            for (JsonNode c : Reference.cases("unet")) {
+                String name = c.get("name").asText();
+                try (NDManager m = weights.newSubManager()) {
+                    NDArray sample = floats(m, ref, c.get("sample").asText());
+                    NDArray ehs = floats(m, ref, c.get("encoder_hidden_states").asText());
+                    NDArray t = timestep(m, ref, c);
+                    Map<String, float[]> seen = new HashMap<>();
+                    NDArray out = unet.forward(sample, t, ehs, (k, v) -> seen.put(k, v.toFloatArray()));
+                    List<NDArray> left = m.getManagedArrays().stream()
+                            .filter(a -> a != sample && a != t && a != ehs && a != out).toList();
+                    assertEquals(List.of(), left.stream().map(a -> a.getShape().toString()).toList(),
+                            name + ": forward left temporaries open");
+                    assertTrue(left.size() < m.getManagedArrays().size() && m.getManagedArrays().stream().anyMatch(a -> a == out));
+                    // Intermediates first, in forward order, so a failure says where it starts.
+                    for (String key : List.of("time_proj", "time_embedding", "conv_in", "mid_block")) {
+                        String refName = c.get("intermediates").get(key).asText();
+                        assertTrue(seen.containsKey(key), name + ": no " + key + " intermediate");
+                        Reference.Diff d = Reference.assertClose(name + " " + key, ref.floats(refName), seen.get(key), TOL);
+                        report.add(String.format("%s %s %.2g", name, key, d.maxAbs()));
+                    }
+                    String predName = c.get("noise_pred").asText();
+                    assertEquals(new Shape(ref.entry(predName).shape()), out.getShape(), name + ": noise_pred shape");
+                    Reference.Diff d = Reference.assertClose(name + " noise_pred", ref.floats(predName), out.toFloatArray(), TOL);
+                    report.add(String.format("%s noise_pred %.2g (scale %.3g)", name, d.maxAbs(), d.scale()));
+                }
+                assertEquals(weightCount, weights.getManagedArrays().size(), name + ": forward created arrays in the weights' manager");
+            }
+        } finally {
+            files.forEach(SafeTensors::close);
+        }
+        System.out.println("UNetTest worst abs errors:\n  " + String.join("\n  ", report));
+    }
+
+    /** The case's timestep as the caller passes it: 0-d for "broadcast" cases, int64 or float32. */
+    private static NDArray timestep(NDManager m, SafeTensors ref, JsonNode c) {
+        String name = c.get("timestep").asText();
+        boolean scalar = !c.get("timestep_value").isArray();
+        if (ref.entry(name).dtype() == SafeTensorDType.I64) {
+            long[] v = ref.longs(name);
+            return scalar ? m.create(v[0]) : m.create(v);
+        }
+        float[] v = ref.floats(name);
+        return scalar ? m.create(v[0]) : m.create(v);
+    }
+
+    private static NDArray floats(NDManager m, SafeTensors ref, String name) {
+        return m.create(ref.floats(name), new Shape(ref.entry(name).shape()));
+    }
+
+    @Test
+    void sdV14ConfigLoadsWithV1Semantics() {
+        UNetConfig cfg = UNetConfig.fromJson(ModelFolder.open(Reference.sdV14Configs()).config("unet"));
+        assertArrayEquals(new int[]{320, 640, 1280, 1280}, cfg.blockOutChannels());
+        assertArrayEquals(new int[]{8, 8, 8, 8}, cfg.attentionHeads(), "attention_head_dim 8 = eight heads per block");
+        assertArrayEquals(new int[]{768, 768, 768, 768}, cfg.crossAttentionDim());
+        assertArrayEquals(new int[]{2, 2, 2, 2}, cfg.layersPerBlock());
+        assertArrayEquals(new int[]{1, 1, 1, 1}, cfg.transformerLayersPerBlock());
+        assertEquals(32, cfg.normNumGroups());
+        assertEquals(1e-5, cfg.normEps());
+        assertEquals(1280, cfg.timeEmbeddingDim());
+        assertFalse(cfg.useLinearProjection());
+        assertFalse(cfg.upcastAttention());
+        assertTrue(cfg.flipSinToCos());
+        assertEquals(0, cfg.freqShift());
+        assertEquals(1, cfg.downsamplePadding());
+        assertEquals(List.of("CrossAttnDownBlock2D", "CrossAttnDownBlock2D", "CrossAttnDownBlock2D", "DownBlock2D"),
+                cfg.downBlockTypes());
+        assertEquals(List.of("UpBlock2D", "CrossAttnUpBlock2D", "CrossAttnUpBlock2D", "CrossAttnUpBlock2D"),
+                cfg.upBlockTypes());
+        assertArrayEquals(new boolean[4], cfg.onlyCrossAttention());
+    }
+
+    @Test
+    void unsupportedOptionsAreRejectedByName() throws Exception {
+        var json = new com.fasterxml.jackson.databind.ObjectMapper();
+        JsonNode sdxl = json.readTree("{\"addition_embed_type\": \"text_time\"}");
+        assertTrue(assertThrows(ModelException.class, () -> UNetConfig.fromJson(sdxl)).getMessage()
+                .contains("addition_embed_type"));
+        JsonNode v2 = json.readTree("{\"attention_head_dim\": [5, 10, 20, 20], \"use_linear_projection\": true}");
+        UNetConfig cfg = UNetConfig.fromJson(v2);
+        assertArrayEquals(new int[]{5, 10, 20, 20}, cfg.attentionHeads());
+        assertTrue(cfg.useLinearProjection());
+        JsonNode bad = json.readTree("{\"attention_head_dim\": [8, 8]}");
+        assertTrue(assertThrows(ModelException.class, () -> UNetConfig.fromJson(bad)).getMessage()
+                .contains("attention_head_dim"));
+    }
+}
