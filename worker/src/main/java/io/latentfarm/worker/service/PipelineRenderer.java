@@ -1,0 +1,60 @@
+package io.latentfarm.worker.service;
+
+import io.latentfarm.worker.pipeline.GenerationRequest;
+import io.latentfarm.worker.pipeline.PipelineOptions;
+import io.latentfarm.worker.pipeline.ProgressListener;
+import io.latentfarm.worker.pipeline.RenderedImage;
+import io.latentfarm.worker.pipeline.StableDiffusionPipeline;
+
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Objects;
+
+/** The Stable Diffusion pipeline as the worker's {@link ImageRenderer}: one model, loaded once. */
+public final class PipelineRenderer implements ImageRenderer {
+    private final StableDiffusionPipeline pipeline;
+    private final String modelId;
+
+    public PipelineRenderer(StableDiffusionPipeline pipeline, String modelId) {
+        this.pipeline = Objects.requireNonNull(pipeline, "pipeline");
+        this.modelId = modelId != null && !modelId.isBlank() ? modelId : folderName(pipeline.folder().dir());
+    }
+
+    /**
+     * Loads the model folder.
+     *
+     * @param modelId the label for results and PNGs; null: the folder's name (what {@code latentfarm generate} writes)
+     */
+    public static PipelineRenderer load(Path modelDir, PipelineOptions options, String modelId) {
+        return new PipelineRenderer(StableDiffusionPipeline.load(modelDir, options), modelId);
+    }
+
+    @Override
+    public List<RenderedImage> render(GenerationRequest request, int[] indices, ProgressListener listener) {
+        return pipeline.generate(request, indices, listener);
+    }
+
+    @Override
+    public String modelId() {
+        return modelId;
+    }
+
+    @Override
+    public String device() {
+        return pipeline.options().device().toString() + " " + pipeline.options().dtype().toString().toLowerCase();
+    }
+
+    public StableDiffusionPipeline pipeline() {
+        return pipeline;
+    }
+
+    @Override
+    public void close() {
+        pipeline.close();
+    }
+
+    static String folderName(Path dir) {
+        Path name = dir.toAbsolutePath().normalize().getFileName();
+        return name == null ? "" : name.toString();
+    }
+}
