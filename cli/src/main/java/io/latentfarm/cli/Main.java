@@ -13,6 +13,10 @@ import picocli.CommandLine.Command;
                 GenerateCommand.class,
                 ModelCommand.class,
                 BenchCommand.class,
+                SubmitCommand.class,
+                StatusCommand.class,
+                FetchCommand.class,
+                LocalCommand.class,
         })
 public final class Main implements Runnable {
 

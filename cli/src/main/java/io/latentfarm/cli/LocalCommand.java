@@ -1,0 +1,217 @@
+package io.latentfarm.cli;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.latentfarm.common.BatchIds;
+import io.latentfarm.common.Topics;
+import io.latentfarm.common.message.BatchEvent;
+import io.latentfarm.common.message.Json;
+import io.latentfarm.common.message.RenderRequest;
+import io.latentfarm.common.storage.ObjectKeys;
+import io.latentfarm.common.storage.ObjectStore;
+import io.latentfarm.coordinator.BatchClient;
+import io.latentfarm.coordinator.Coordinator;
+import io.latentfarm.coordinator.CoordinatorSettings;
+import io.latentfarm.embedded.EmbeddedKafka;
+import io.latentfarm.embedded.EmbeddedS3;
+import io.latentfarm.worker.pipeline.PipelineOptions;
+import io.latentfarm.worker.pipeline.RandomModel;
+import io.latentfarm.worker.service.JobWorker;
+import io.latentfarm.worker.service.PipelineRenderer;
+import io.latentfarm.worker.service.WorkerSettings;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayDeque;
+import java.util.Comparator;
+import java.util.Deque;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+import java.util.stream.Stream;
+
+/**
+ * {@code latentfarm local}: the whole system in this process: a real Kafka broker and S3 server
+ * (embedded, data under one folder), a coordinator and a worker; submits one batch over Kafka like
+ * any client, waits for it, copies its images, grid and manifest to {@code --out}, and stops.
+ */
+@Command(name = "local", mixinStandardHelpOptions = true,
+        description = "Run broker, S3 server, coordinator and worker in this process, render one batch, write it to --out.")
+final class LocalCommand implements Callable<Integer> {
+    static final String TINY = "tiny";
+
+    @Spec
+    CommandSpec spec;
+
+    @Mixin
+    RequestOptions request;
+
+    @Option(names = "--model", defaultValue = TINY, paramLabel = "DIR|tiny",
+            description = "A diffusers Stable Diffusion v1 folder, or 'tiny' for a random-weight tiny model (noise images; default).")
+    String model;
+
+    @Option(names = "--variant", description = "Weights variant, e.g. fp16.")
+    String variant;
+
+    @Option(names = "--out", required = true, paramLabel = "DIR", description = "Where to write 0000.png ..., grid.png, manifest.json.")
+    Path out;
+
+    @Option(names = "--data", paramLabel = "DIR",
+            description = "Folder for the broker's and S3 server's data (default: a temporary folder, deleted at the end).")
+    Path data;
+
+    @Option(names = "--serve", description = "After the batch, keep everything running until interrupted and print how to reach it.")
+    boolean serve;
+
+    @Option(names = "--timeout", defaultValue = "PT2H", description = "Longest wait for the batch, ISO-8601 (default ${DEFAULT-VALUE}).")
+    Duration timeout;
+
+    @Override
+    public Integer call() throws Exception {
+        PrintWriter stdout = spec.commandLine().getOut();
+        PrintWriter err = spec.commandLine().getErr();
+        // The broker's own clients warn about ordinary shutdown races; a user only needs errors.
+        if (System.getProperty("org.slf4j.simpleLogger.log.org.apache.kafka") == null) {
+            System.setProperty("org.slf4j.simpleLogger.log.org.apache.kafka", "error");
+        }
+        RenderRequest req = request.toRequest(null);
+        if (req.batchId() == null) {
+            req = req.withBatchId(BatchIds.newId());
+        }
+        boolean temporary = data == null;
+        Path dataDir = temporary ? Files.createTempDirectory("latentfarm-local") : data.toAbsolutePath();
+        Deque<AutoCloseable> running = new ArrayDeque<>();
+        long t0 = System.nanoTime();
+        try {
+            stdout.println("starting a Kafka broker and an S3 server (data in " + dataDir + ") ...");
+            stdout.flush();
+            EmbeddedKafka kafka = push(running, EmbeddedKafka.start(dataDir.resolve("kafka")));
+            EmbeddedS3 s3 = push(running, EmbeddedS3.start(dataDir.resolve("s3")));
+            ObjectStore store = push(running, ObjectStore.open(s3.objectStoreConfig()));
+
+            Path modelDir;
+            if (TINY.equals(model)) {
+                modelDir = dataDir.resolve("model-tiny");
+                RandomModel.writeTiny(modelDir, 0);
+                stdout.println("model: a tiny model with RANDOM weights (--model tiny): its images are noise, not pictures;"
+                        + " give --model DIR with a Stable Diffusion v1 folder for real images");
+            } else {
+                modelDir = Path.of(model);
+                if (!Files.isDirectory(modelDir)) {
+                    throw new IllegalArgumentException("--model: " + model + " is not a folder (or 'tiny')");
+                }
+                stdout.println("model: " + modelDir);
+            }
+            stdout.flush();
+            PipelineRenderer renderer = push(running, PipelineRenderer.load(modelDir, PipelineOptions.auto(variant), null));
+
+            Topics topics = Topics.defaults();
+            push(running, new Coordinator(CoordinatorSettings.defaults(kafka.bootstrapServers())
+                    .withTransactionalId("latentfarm-local-coordinator"), store).start());
+            push(running, new JobWorker(WorkerSettings.defaults(kafka.bootstrapServers()).withWorkerId("local-worker"),
+                    renderer, store).start());
+            stdout.println("ready in " + seconds(System.nanoTime() - t0) + " (broker, S3 server, coordinator, worker on "
+                    + renderer.device() + ")");
+            stdout.flush();
+
+            int code;
+            long submitted;
+            long finished;
+            try (BatchClient client = new BatchClient(kafka.bootstrapServers(), topics);
+                 BatchClient.Events events = client.events(req.batchId(), false)) {
+                submitted = System.nanoTime();
+                client.submit(req);
+                stdout.println("batch " + req.batchId() + " submitted (" + req.imageCount() + " image(s))");
+                stdout.flush();
+                Optional<BatchEvent> last = BatchWatch.await(events, timeout, stdout);
+                finished = System.nanoTime();
+                code = BatchWatch.report(req.batchId(), last, timeout, stdout, err);
+            }
+            if (code == 0) {
+                ObjectKeys keys = ObjectKeys.root();
+                List<Path> files = BatchWatch.download(store, keys, req.batchId(), out);
+                stdout.println("wrote " + files.size() + " file(s) to " + out + " ("
+                        + files.stream().map(p -> p.getFileName().toString()).sorted().reduce((a, b) -> a + ", " + b).orElse("")
+                        + ")");
+                JsonNode manifest = Json.newMapper().readTree(store.get(keys.manifest(req.batchId())));
+                stdout.println("end-to-end: " + seconds(finished - submitted) + " (submit to completed event); rendering: "
+                        + manifest.path("renderMs").asLong() / 1000.0 + " s (the images' render times, summed)");
+            }
+            stdout.flush();
+            if (serve) {
+                serve(stdout, kafka, s3, topics);
+            }
+            return code;
+        } finally {
+            while (!running.isEmpty()) {
+                try {
+                    running.pop().close();
+                } catch (Exception e) {
+                    err.println("latentfarm: while stopping: " + e.getMessage());
+                }
+            }
+            if (temporary) {
+                deleteQuietly(dataDir);
+            }
+            err.flush();
+        }
+    }
+
+    private static void serve(PrintWriter out, EmbeddedKafka kafka, EmbeddedS3 s3, Topics topics) throws InterruptedException {
+        out.println();
+        out.println("serving until interrupted (Ctrl-C):");
+        out.println("  Kafka bootstrap: " + kafka.bootstrapServers());
+        out.println("  topics:          " + String.join(", ", topics.all()));
+        out.println("  S3 endpoint:     " + s3.endpoint() + " (path-style, region us-east-1)");
+        out.println("  bucket:          " + s3.bucket());
+        out.println("  credentials:     AWS_ACCESS_KEY_ID=" + s3.accessKey() + " AWS_SECRET_ACCESS_KEY=" + s3.secretKey());
+        out.flush();
+        CountDownLatch interrupted = new CountDownLatch(1);
+        Thread main = Thread.currentThread();
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            interrupted.countDown();
+            main.interrupt();
+            try {
+                main.join(60_000); // let the finally block stop everything cleanly
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }));
+        try {
+            interrupted.await();
+        } catch (InterruptedException e) {
+            // Ctrl-C: stop
+        }
+    }
+
+    private static <T extends AutoCloseable> T push(Deque<AutoCloseable> running, T resource) {
+        running.push(resource);
+        return resource;
+    }
+
+    private static String seconds(long nanos) {
+        return String.format("%.1f s", nanos / 1e9);
+    }
+
+    private static void deleteQuietly(Path dir) {
+        try (Stream<Path> walk = Files.walk(dir)) {
+            walk.sorted(Comparator.reverseOrder()).forEach(p -> {
+                try {
+                    Files.deleteIfExists(p);
+                } catch (IOException e) {
+                    // best effort
+                }
+            });
+        } catch (IOException e) {
+            // best effort
+        }
+    }
+}
