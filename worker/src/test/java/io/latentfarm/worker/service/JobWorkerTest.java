@@ -1,0 +1,250 @@
+package io.latentfarm.worker.service;
+
+import io.latentfarm.common.Topics;
+import io.latentfarm.common.image.Png;
+import io.latentfarm.common.message.Json;
+import io.latentfarm.common.message.RenderJob;
+import io.latentfarm.common.message.RenderRequest;
+import io.latentfarm.common.message.RenderResult;
+import io.latentfarm.common.storage.ObjectStore;
+import io.latentfarm.embedded.EmbeddedKafka;
+import io.latentfarm.embedded.EmbeddedS3;
+import io.latentfarm.worker.pipeline.GenerationRequest;
+import io.latentfarm.worker.pipeline.ProgressListener;
+import io.latentfarm.worker.pipeline.RenderedImage;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.AdminClientConfig;
+import org.apache.kafka.clients.admin.NewTopic;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.consumer.OffsetAndMetadata;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+import org.apache.kafka.common.serialization.StringDeserializer;
+import org.apache.kafka.common.serialization.StringSerializer;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.atomic.AtomicInteger;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * The job consumer on a real broker and S3 server with stand-in renderers: what it publishes,
+ * when it commits, and what it does with failures, long renders and shutdown.
+ */
+class JobWorkerTest {
+    @TempDir
+    static Path dir;
+    static EmbeddedKafka kafka;
+    static EmbeddedS3 s3;
+    static ObjectStore store;
+
+    @BeforeAll
+    static void start() {
+        kafka = EmbeddedKafka.start(dir.resolve("kafka"));
+        s3 = EmbeddedS3.start(dir.resolve("s3"));
+        store = ObjectStore.open(s3.objectStoreConfig());
+    }
+
+    @AfterAll
+    static void stop() {
+        if (store != null) store.close();
+        if (s3 != null) s3.close();
+        if (kafka != null) kafka.close();
+    }
+
+    /** Flat images; throws for the prompt "boom"; sleeps {@code stepMillis} per step. */
+    static final class StandIn implements ImageRenderer {
+        final AtomicInteger calls = new AtomicInteger();
+        final long stepMillis;
+
+        StandIn(long stepMillis) {
+            this.stepMillis = stepMillis;
+        }
+
+        @Override
+        public List<RenderedImage> render(GenerationRequest request, int[] indices, ProgressListener listener) {
+            calls.incrementAndGet();
+            List<RenderedImage> out = new ArrayList<>();
+            for (int index : indices) {
+                if (request.promptOf(index).equals("boom")) {
+                    throw new IllegalStateException("the UNet exploded");
+                }
+                for (int s = 1; s <= request.steps(); s++) {
+                    sleep(stepMillis);
+                    listener.onStep(s, request.steps());
+                }
+                byte[] rgb = new byte[request.width() * request.height() * 3];
+                java.util.Arrays.fill(rgb, (byte) (index * 10));
+                out.add(new RenderedImage(index, request.width(), request.height(), rgb));
+            }
+            return out;
+        }
+
+        private static void sleep(long millis) {
+            try {
+                Thread.sleep(millis);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
+
+        @Override
+        public String modelId() {
+            return "stand-in";
+        }
+
+        @Override
+        public String device() {
+            return "cpu";
+        }
+    }
+
+    static Topics topics(String prefix) throws Exception {
+        Topics t = new Topics(prefix);
+        try (Admin admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers()))) {
+            admin.createTopics(t.all().stream().map(n -> new NewTopic(n, 1, (short) 1)).toList()).all().get();
+        }
+        return t;
+    }
+
+    static WorkerSettings settings(Topics t, String id, Duration grace, Map<String, String> kafkaOverrides) {
+        return new WorkerSettings(kafka.bootstrapServers(), t, "workers-" + t.prefix(), id, 1, Duration.ofMillis(100),
+                grace, Duration.ofMillis(500), kafkaOverrides);
+    }
+
+    static RenderJob job(String batch, int index, int total, String prompt, int steps) {
+        RenderRequest r = RenderRequest.builder().batchId(batch).prompt(prompt).count(total).steps(steps)
+                .size(64, 64).seed(1L).build();
+        return RenderJob.forImage(r, index, "batches/" + batch + "/images/" + String.format("%04d", index) + ".png");
+    }
+
+    static void produce(Topics t, String key, byte[] value) throws Exception {
+        try (KafkaProducer<String, byte[]> p = new KafkaProducer<>(Map.of(
+                ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers()),
+                new StringSerializer(), new ByteArraySerializer())) {
+            p.send(new ProducerRecord<>(t.jobs(), key, value)).get();
+        }
+    }
+
+    static void produce(Topics t, RenderJob job) throws Exception {
+        produce(t, job.jobId(), Json.toBytes(job));
+    }
+
+    static List<ConsumerRecord<String, byte[]>> await(String topic, int count) {
+        try (KafkaConsumer<String, byte[]> c = new KafkaConsumer<>(Map.of(
+                ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers()),
+                new StringDeserializer(), new ByteArrayDeserializer())) {
+            TopicPartition tp = new TopicPartition(topic, 0);
+            c.assign(List.of(tp));
+            c.seekToBeginning(List.of(tp));
+            List<ConsumerRecord<String, byte[]>> out = new ArrayList<>();
+            long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+            while (out.size() < count && System.nanoTime() < deadline) {
+                c.poll(Duration.ofMillis(100)).forEach(out::add);
+            }
+            return out;
+        }
+    }
+
+    static long committed(Topics t) throws Exception {
+        try (Admin admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers()))) {
+            OffsetAndMetadata o = admin.listConsumerGroupOffsets("workers-" + t.prefix())
+                    .partitionsToOffsetAndMetadata().get().get(new TopicPartition(t.jobs(), 0));
+            return o == null ? 0 : o.offset();
+        }
+    }
+
+    static void awaitCommitted(Topics t, long offset) throws Exception {
+        long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+        while (committed(t) < offset && System.nanoTime() < deadline) {
+            Thread.sleep(100);
+        }
+        assertEquals(offset, committed(t));
+    }
+
+    @Test
+    void failedRenderIsReportedAndTheQueueMovesOn() throws Exception {
+        Topics t = topics("w1.");
+        produce(t, job("b1", 0, 2, "boom", 2));
+        produce(t, "garbage", "{not a job".getBytes(StandardCharsets.UTF_8));
+        produce(t, job("b1", 1, 2, "fine", 2));
+        try (JobWorker worker = new JobWorker(settings(t, "w1", Duration.ofSeconds(5), null), new StandIn(0), store).start()) {
+            List<RenderResult> results = await(t.results(), 2).stream().map(r -> Json.renderResult(r.value())).toList();
+            assertEquals(2, results.size());
+            RenderResult failed = results.get(0);
+            assertEquals(RenderResult.Status.FAILED, failed.status());
+            assertEquals(1, failed.attempt());
+            assertTrue(failed.reason().contains("the UNet exploded"), failed.reason());
+            RenderResult ok = results.get(1);
+            assertEquals(RenderResult.Status.RENDERED, ok.status());
+            assertEquals("stand-in", ok.model());
+            assertEquals("w1", ok.workerId());
+            byte[] png = store.get(ok.objectKey());
+            assertEquals(64, Png.decode(png).width());
+            assertTrue(Png.readParameters(png).orElseThrow().contains("Model: stand-in"));
+
+            List<ConsumerRecord<String, byte[]>> dlq = await(t.jobsDlq(), 1);
+            assertEquals("garbage", dlq.get(0).key());
+            assertNotNull(dlq.get(0).headers().lastHeader("latentfarm.error"));
+            awaitCommitted(t, 3);
+            assertEquals(1, worker.status().rendered());
+            assertEquals(1, worker.status().failed());
+        }
+    }
+
+    /**
+     * A render four times longer than max.poll.interval.ms: the consumer keeps polling with its
+     * partitions paused, stays in the group, renders the job once and commits it.
+     */
+    @Test
+    void staysInTheGroupDuringARenderLongerThanThePollInterval() throws Exception {
+        Topics t = topics("w2.");
+        produce(t, job("b2", 0, 1, "slow", 20));
+        StandIn slow = new StandIn(200);
+        try (JobWorker worker = new JobWorker(settings(t, "w2", Duration.ofSeconds(5),
+                Map.of("max.poll.interval.ms", "1000")), slow, store).start()) {
+            assertEquals(1, await(t.results(), 1).size());
+            awaitCommitted(t, 1);
+            assertEquals(1, slow.calls.get());
+            List<ConsumerRecord<String, byte[]>> events = await(t.events(), 3);
+            assertTrue(events.size() >= 3, "step progress events: " + events.size());
+        }
+    }
+
+    /** Closed mid-render with no grace: nothing published or committed; the next worker renders it. */
+    @Test
+    void jobInFlightIsHandedBackOnShutdown() throws Exception {
+        Topics t = topics("w3.");
+        produce(t, job("b3", 0, 1, "long", 50));
+        StandIn slow = new StandIn(100);
+        JobWorker first = new JobWorker(settings(t, "w3a", Duration.ZERO, null), slow, store).start();
+        long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+        while (first.status().currentJob() == null && System.nanoTime() < deadline) {
+            Thread.sleep(20);
+        }
+        first.close();
+        assertEquals(0, committed(t));
+        try (JobWorker second = new JobWorker(settings(t, "w3b", Duration.ofSeconds(5), null), new StandIn(0), store).start()) {
+            List<RenderResult> results = await(t.results(), 1).stream().map(r -> Json.renderResult(r.value())).toList();
+            assertEquals("w3b", results.get(0).workerId());
+            awaitCommitted(t, 1);
+        }
+    }
+}
