@@ -1,0 +1,87 @@
+package io.latentfarm.cli;
+
+import io.latentfarm.common.Topics;
+import io.latentfarm.common.image.Grid;
+import io.latentfarm.common.image.Png;
+import io.latentfarm.common.image.RgbImage;
+import io.latentfarm.common.message.BatchEvent;
+import io.latentfarm.common.message.RenderRequest;
+import io.latentfarm.common.storage.ObjectStore;
+import io.latentfarm.common.storage.ObjectStoreConfig;
+import io.latentfarm.coordinator.BatchClient;
+import io.latentfarm.coordinator.Coordinator;
+import io.latentfarm.coordinator.CoordinatorSettings;
+import io.latentfarm.worker.pipeline.GenerationRequest;
+import io.latentfarm.worker.pipeline.PipelineOptions;
+import io.latentfarm.worker.pipeline.ProgressListener;
+import io.latentfarm.worker.pipeline.RenderedImage;
+import io.latentfarm.worker.service.JobWorker;
+import io.latentfarm.worker.service.PipelineRenderer;
+import io.latentfarm.worker.service.WorkerSettings;
+import org.junit.jupiter.api.Test;
+import org.testcontainers.containers.MinIOContainer;
+import org.testcontainers.junit.jupiter.Container;
+import org.testcontainers.junit.jupiter.Testcontainers;
+import org.testcontainers.kafka.KafkaContainer;
+import org.testcontainers.utility.DockerImageName;
+
+import java.net.URI;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+/**
+ * The 2x2 end-to-end run against Kafka and MinIO in containers, where a Docker engine exists;
+ * skipped (not failed) without one. Images as in the embedded module's ContainersTest.
+ */
+@Testcontainers(disabledWithoutDocker = true)
+class ContainersEndToEndTest {
+    private static final String KAFKA_IMAGE = System.getProperty("latentfarm.test.kafkaImage", "apache/kafka:4.1.2");
+    private static final String MINIO_IMAGE = System.getProperty("latentfarm.test.minioImage",
+            "quay.io/minio/minio:RELEASE.2023-09-04T19-57-37Z");
+
+    @Container
+    static final KafkaContainer KAFKA = new KafkaContainer(
+            DockerImageName.parse(KAFKA_IMAGE).asCompatibleSubstituteFor("apache/kafka"));
+
+    @Container
+    static final MinIOContainer MINIO = new MinIOContainer(
+            DockerImageName.parse(MINIO_IMAGE).asCompatibleSubstituteFor("minio/minio"));
+
+    @Test
+    void twoByTwoGridOnKafkaAndMinio() {
+        ObjectStoreConfig config = ObjectStoreConfig.s3Compatible(URI.create(MINIO.getS3URL()), "latentfarm",
+                MINIO.getUserName(), MINIO.getPassword());
+        String bootstrap = KAFKA.getBootstrapServers();
+        try (ObjectStore store = ObjectStore.open(config);
+             PipelineRenderer renderer = PipelineRenderer.load(EndToEndTest.MODEL, PipelineOptions.cpu(), null)) {
+            store.createBucketIfMissing();
+            try (Coordinator coordinator = new Coordinator(CoordinatorSettings.defaults(bootstrap).withJobPartitions(3)
+                    .withTransactionalId("containers-coordinator"), store).start();
+                 JobWorker worker = new JobWorker(WorkerSettings.defaults(bootstrap).withWorkerId("containers-worker"),
+                         renderer, store).start();
+                 BatchClient client = new BatchClient(bootstrap, Topics.defaults())) {
+                RenderRequest request = RenderRequest.builder().batchId("containers").prompt("a red fox").grid(2, 2)
+                        .steps(2).size(64, 64).seed(9L).build();
+                BatchEvent done;
+                try (BatchClient.Events events = client.events("containers", true)) {
+                    client.submit(request);
+                    done = events.awaitFinal(Duration.ofSeconds(180), e -> { }).orElseThrow();
+                }
+                assertEquals(BatchEvent.Type.COMPLETED, done.type());
+                List<RenderedImage> expected = renderer.pipeline().generate(new GenerationRequest(List.of("a red fox"),
+                        "", 4, 2, 7.5, 9L, 64, 64, "pndm"), new int[]{0, 1, 2, 3}, ProgressListener.NONE);
+                List<RgbImage> images = new ArrayList<>();
+                for (int i = 0; i < 4; i++) {
+                    RgbImage actual = Png.decode(store.get(done.imageKeys().get(i)));
+                    RenderedImage e = expected.get(i);
+                    assertEquals(new RgbImage(e.width(), e.height(), e.rgb()), actual, "image " + i);
+                    images.add(actual);
+                }
+                assertEquals(Grid.compose(images, 2, 2), Png.decode(store.get(done.gridKey())));
+            }
+        }
+    }
+}
