@@ -158,6 +158,14 @@ class EndToEndTest {
         assertTrue(Png.readParameters(images.isEmpty() ? null : store.get("batches/grid-2x2/images/0003.png"))
                 .orElseThrow().contains("Seed: 1024, Size: 64x64, Model: tiny-sd-v1, Batch size: 4, Batch pos: 3"));
 
+        Path fetched = dir.resolve("fetched");
+        Run fetch = cli("fetch", "grid-2x2", "--out", fetched.toString(), "--s3-endpoint", s3.endpoint().toString(),
+                "--bucket", s3.bucket(), "--access-key", s3.accessKey(), "--secret-key", s3.secretKey());
+        assertEquals(0, fetch.code(), fetch.err());
+        for (String f : List.of("0000.png", "0003.png", "grid.png", "manifest.json")) {
+            assertArrayEquals(Files.readAllBytes(downloaded.resolve(f)), Files.readAllBytes(fetched.resolve(f)), f);
+        }
+
         Run status = cli("status", "--bootstrap", kafka.bootstrapServers(), "--topic-prefix", prefix, "grid-2x2");
         assertEquals(0, status.code(), status.err());
         assertTrue(status.out().contains("completed: batch grid-2x2"), status.out());
