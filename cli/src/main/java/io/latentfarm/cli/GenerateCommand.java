@@ -28,6 +28,13 @@ import java.util.concurrent.Callable;
         description = "Render images from prompts in this process (no Kafka, no object store).")
 public final class GenerateCommand implements Callable<Integer> {
 
+    @picocli.CommandLine.Spec
+    picocli.CommandLine.Model.CommandSpec spec;
+
+    private java.io.PrintWriter out() {
+        return spec.commandLine().getOut();
+    }
+
     @Option(names = "--model", required = true, description = "A diffusers Stable Diffusion v1 folder.")
     Path model;
 
@@ -92,7 +99,7 @@ public final class GenerateCommand implements Callable<Integer> {
             throw new IllegalArgumentException("--model: " + model + " is not a folder");
         }
         if (randomSeed) {
-            System.out.println("seed: " + s);
+            out().println("seed: " + s);
         }
         Files.createDirectories(out);
         List<RgbImage> images = new ArrayList<>();
@@ -111,13 +118,13 @@ public final class GenerateCommand implements Callable<Integer> {
                         steps, schedulerName, guidance, s, width, height, modelLabel(), request.batchSize(), r.index());
                 Path file = out.resolve(String.format("%04d.png", r.index()));
                 Files.write(file, Png.encode(img, params));
-                System.out.println("wrote " + file);
+                out().println("wrote " + file);
             }
         }
         if (rows != null) {
             Path grid = out.resolve("grid.png");
             Files.write(grid, Png.encode(Grid.compose(images, rows, cols)));
-            System.out.println("wrote " + grid);
+            out().println("wrote " + grid);
         }
         return 0;
     }

@@ -24,6 +24,13 @@ public final class ModelCommand implements Runnable {
     @Command(name = "tiny", mixinStandardHelpOptions = true,
             description = "A tiny SD-v1-shaped model with random weights (its images are noise), for smoke runs.")
     static final class Tiny implements Callable<Integer> {
+        @picocli.CommandLine.Spec
+        picocli.CommandLine.Model.CommandSpec spec;
+
+        private java.io.PrintWriter out() {
+            return spec.commandLine().getOut();
+        }
+
         @Option(names = "--out", required = true, description = "Folder to write the model to.")
         Path out;
 
@@ -33,7 +40,7 @@ public final class ModelCommand implements Runnable {
         @Override
         public Integer call() {
             RandomModel.Written w = RandomModel.writeTiny(out, seed);
-            System.out.println("wrote tiny random-weight model to " + w.dir() + " " + w.parameters());
+            out().println("wrote tiny random-weight model to " + w.dir() + " " + w.parameters());
             return 0;
         }
     }
@@ -41,6 +48,13 @@ public final class ModelCommand implements Runnable {
     @Command(name = "random", mixinStandardHelpOptions = true,
             description = "Random weights for the SD v1 configs in a diffusers folder without weights.")
     static final class Random implements Callable<Integer> {
+        @picocli.CommandLine.Spec
+        picocli.CommandLine.Model.CommandSpec spec;
+
+        private java.io.PrintWriter out() {
+            return spec.commandLine().getOut();
+        }
+
         @Option(names = "--config", required = true, description = "Folder with model_index.json and component configs.")
         Path config;
 
@@ -59,7 +73,7 @@ public final class ModelCommand implements Runnable {
                 throw new IllegalArgumentException("--variant: only fp16 is written, not '" + variant + "'");
             }
             RandomModel.Written w = RandomModel.writeRandom(config, out, variant, seed);
-            System.out.println("wrote random-weight model to " + w.dir() + " " + w.parameters());
+            out().println("wrote random-weight model to " + w.dir() + " " + w.parameters());
             return 0;
         }
     }

@@ -12,31 +12,11 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.Paths;
 
+import static io.latentfarm.cli.CliTestSupport.run;
+import static io.latentfarm.cli.CliTestSupport.tinyModel;
 import static org.junit.jupiter.api.Assertions.*;
 
 class TokensCommandTest {
-
-    private static Path tinyModel() {
-        String p = System.getProperty("latentfarm.fixtures");
-        if (p != null && Files.isDirectory(Paths.get(p, "tiny-sd-v1"))) return Paths.get(p, "tiny-sd-v1");
-        for (Path d = Paths.get("").toAbsolutePath(); d != null; d = d.getParent()) {
-            if (Files.isDirectory(d.resolve("fixtures/tiny-sd-v1"))) return d.resolve("fixtures/tiny-sd-v1");
-        }
-        throw new IllegalStateException("fixtures/tiny-sd-v1 not found");
-    }
-
-    private record Run(int code, String out, String err) {
-    }
-
-    private static Run run(String... args) {
-        StringWriter out = new StringWriter();
-        StringWriter err = new StringWriter();
-        CommandLine cl = Main.commandLine();
-        cl.setOut(new PrintWriter(out));
-        cl.setErr(new PrintWriter(err));
-        int code = cl.execute(args);
-        return new Run(code, out.toString(), err.toString());
-    }
 
     @Test
     void printsTheIdsOfEveryFixturePromptAsOneJsonLine() throws Exception {
@@ -44,7 +24,7 @@ class TokensCommandTest {
         JsonNode cases = json.readTree(tinyModel().resolve("reference/cases.json").toFile()).get("tokenizer").get("cases");
         for (JsonNode c : cases) {
             String name = c.get("name").asText();
-            Run r = run("tokens", "--model", tinyModel().toString(), "--prompt", c.get("prompt").asText());
+            CliTestSupport.Run r = run("tokens", "--model", tinyModel().toString(), "--prompt", c.get("prompt").asText());
             assertEquals(0, r.code(), name + ": " + r.err());
             assertTrue(r.out().endsWith("\n") && r.out().indexOf('\n') == r.out().length() - 1, name + ": one line");
             String line = r.out().trim();
@@ -65,7 +45,7 @@ class TokensCommandTest {
 
     @Test
     void exactOutputForOnePrompt() {
-        Run r = run("tokens", "--model", tinyModel().toString(), "--prompt", "a photo of a cat");
+        CliTestSupport.Run r = run("tokens", "--model", tinyModel().toString(), "--prompt", "a photo of a cat");
         StringBuilder ids = new StringBuilder("49406,320,1125,539,320,2368,49407");
         for (int i = 7; i < 77; i++) ids.append(",49407");
         assertEquals("{\"ids\":[" + ids + "],\"tokens\":7,\"truncated\":false}", r.out().trim());
@@ -73,7 +53,7 @@ class TokensCommandTest {
 
     @Test
     void missingModelOrTokenizerIsOneLineError(@TempDir Path dir) throws Exception {
-        Run missing = run("tokens", "--model", dir.resolve("nope").toString(), "--prompt", "x");
+        CliTestSupport.Run missing = run("tokens", "--model", dir.resolve("nope").toString(), "--prompt", "x");
         assertEquals(1, missing.code());
         assertEquals("", missing.out());
         assertTrue(missing.err().startsWith("latentfarm: ") && missing.err().contains("nope"), missing.err());
@@ -82,7 +62,7 @@ class TokensCommandTest {
         Files.writeString(dir.resolve("model_index.json"), "{}");
         Files.createDirectories(dir.resolve("tokenizer"));
         Files.writeString(dir.resolve("tokenizer/vocab.json"), "{}");
-        Run noMerges = run("tokens", "--model", dir.toString(), "--prompt", "x");
+        CliTestSupport.Run noMerges = run("tokens", "--model", dir.toString(), "--prompt", "x");
         assertEquals(1, noMerges.code());
         assertTrue(noMerges.err().startsWith("latentfarm: ") && noMerges.err().contains("merges.txt")
                 && noMerges.err().contains("not found"), noMerges.err());

@@ -252,6 +252,11 @@ public final class StableDiffusionPipeline implements AutoCloseable {
         }
     }
 
+    /** Arrays alive in the pipeline's manager: the weights, and nothing else between calls. */
+    int openArrayCount() {
+        return ((ai.djl.ndarray.BaseNDManager) manager).getManagedArrays().size();
+    }
+
     @Override
     public void close() {
         manager.close();

@@ -89,6 +89,29 @@ class SafeTensorsTest {
         }
     }
 
+    /** Offsets past 2 GiB: a sparse file with a tensor that starts 2.5 GB into the data section. */
+    @Test
+    void readsTensorsBeyondTwoGiB(@TempDir Path dir) throws IOException {
+        long big = 625_000_000L; // 2.5 GB of F32
+        String header = "{\"big\":{\"dtype\":\"F32\",\"shape\":[" + big + "],\"data_offsets\":[0," + big * 4 + "]},"
+                + "\"tail\":{\"dtype\":\"F32\",\"shape\":[2,2],\"data_offsets\":[" + big * 4 + "," + (big * 4 + 16) + "]}}";
+        byte[] h = header.getBytes(StandardCharsets.UTF_8);
+        Path f = dir.resolve("big.safetensors");
+        try (java.io.RandomAccessFile raf = new java.io.RandomAccessFile(f.toFile(), "rw")) {
+            raf.write(ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).putLong(h.length).array());
+            raf.write(h);
+            raf.seek(8 + h.length + big * 4); // the gap stays a hole: no 2.5 GB written
+            ByteBuffer tail = ByteBuffer.allocate(16).order(ByteOrder.LITTLE_ENDIAN);
+            tail.putFloat(1.5f).putFloat(-2f).putFloat(3.25f).putFloat(4f);
+            raf.write(tail.array());
+        }
+        try (SafeTensors st = SafeTensors.open(f)) {
+            assertArrayEquals(new float[]{1.5f, -2f, 3.25f, 4f}, st.floats("tail"));
+            String m = assertThrows(ModelException.class, () -> st.bytes("big")).getMessage();
+            assertTrue(m.contains("over 2 GiB by itself"), m);
+        }
+    }
+
     static void write(Path f, String header, byte[] data) throws IOException {
         byte[] h = header.getBytes(StandardCharsets.UTF_8);
         ByteBuffer b = ByteBuffer.allocate(8 + h.length + data.length).order(ByteOrder.LITTLE_ENDIAN);

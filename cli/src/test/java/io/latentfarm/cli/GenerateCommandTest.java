@@ -1,0 +1,107 @@
+package io.latentfarm.cli;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.latentfarm.common.image.Grid;
+import io.latentfarm.common.image.Png;
+import io.latentfarm.common.image.RgbImage;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+
+import static io.latentfarm.cli.CliTestSupport.run;
+import static io.latentfarm.cli.CliTestSupport.tinyModel;
+import static org.junit.jupiter.api.Assertions.*;
+
+class GenerateCommandTest {
+
+    private static String kind(String cls) {
+        return switch (cls) {
+            case "PNDMScheduler" -> "pndm";
+            case "EulerAncestralDiscreteScheduler" -> "euler_a";
+            case "DPMSolverMultistepScheduler" -> "dpmpp_2m";
+            default -> throw new IllegalArgumentException(cls);
+        };
+    }
+
+    /** `latentfarm generate` reproduces every pipeline case's PNG from the command line. */
+    @Test
+    void reproducesEveryReferencePng(@TempDir Path tmp) throws IOException {
+        JsonNode cases = new ObjectMapper().readTree(tinyModel().resolve("reference/cases.json").toFile())
+                .get("pipeline").get("cases");
+        for (JsonNode c : cases) {
+            String name = c.get("name").asText();
+            JsonNode call = c.get("call");
+            List<String> args = new ArrayList<>(List.of("generate", "--model", tinyModel().toString()));
+            if (call.get("prompt").isArray()) call.get("prompt").forEach(p -> args.addAll(List.of("--prompt", p.asText())));
+            else args.addAll(List.of("--prompt", call.get("prompt").asText()));
+            if (call.has("negative_prompt")) args.addAll(List.of("--negative-prompt", call.get("negative_prompt").asText()));
+            Path out = tmp.resolve(name);
+            args.addAll(List.of("--steps", call.get("num_inference_steps").asText(),
+                    "--guidance", call.get("guidance_scale").asText(), "--seed", call.get("seed").asText(),
+                    "--width", call.get("width").asText(), "--height", call.get("height").asText(),
+                    "--scheduler", kind(c.get("scheduler").get("class").asText()), "--out", out.toString()));
+            CliTestSupport.Run r = run(args.toArray(String[]::new));
+            assertEquals(0, r.code(), name + ": " + r.err());
+            for (int i = 0; i < c.get("png").size(); i++) {
+                RgbImage expected = Png.decode(Files.readAllBytes(tinyModel().resolve("reference/" + c.get("png").get(i).asText())));
+                Path file = out.resolve(String.format("%04d.png", i));
+                assertTrue(r.out().contains("wrote " + file), name + ": " + r.out());
+                byte[] png = Files.readAllBytes(file);
+                assertWithinOneLevel(name + " image " + i, expected, Png.decode(png));
+                String params = Png.readParameters(png).orElseThrow();
+                assertTrue(params.contains("Seed: " + call.get("seed").asText()), params);
+                assertTrue(params.contains("Steps: " + call.get("num_inference_steps").asText()), params);
+            }
+        }
+    }
+
+    @Test
+    void writesTheGridRowByRowAndPrintsARandomSeed(@TempDir Path tmp) throws IOException {
+        CliTestSupport.Run r = run("generate", "--model", tinyModel().toString(), "--prompt", "a", "--prompt", "b",
+                "--images-per-prompt", "3", "--steps", "2", "--width", "64", "--height", "64",
+                "--rows", "2", "--cols", "3", "--out", tmp.toString());
+        assertEquals(0, r.code(), r.err());
+        assertTrue(r.out().matches("(?s)seed: \\d+\n.*"), r.out());
+        List<RgbImage> images = new ArrayList<>();
+        for (int i = 0; i < 6; i++) images.add(Png.decode(Files.readAllBytes(tmp.resolve(String.format("%04d.png", i)))));
+        assertEquals(Grid.compose(images, 2, 3), Png.decode(Files.readAllBytes(tmp.resolve("grid.png"))));
+        assertTrue(Png.readParameters(Files.readAllBytes(tmp.resolve("0003.png"))).orElseThrow().startsWith("b\n"),
+                "image 3 is the second prompt's first image");
+    }
+
+    @Test
+    void badInputGetsAClearError(@TempDir Path tmp) {
+        String model = tinyModel().toString();
+        assertError("width: 60 is not a positive multiple of 8",
+                run("generate", "--model", model, "--prompt", "x", "--width", "60", "--out", tmp.toString()));
+        assertError("steps: 0 is below 1",
+                run("generate", "--model", model, "--prompt", "x", "--steps", "0", "--out", tmp.toString()));
+        assertError("--scheduler: 'heun' is not one of pndm, ddim, lms, euler, euler_a, dpmpp_2m",
+                run("generate", "--model", model, "--prompt", "x", "--scheduler", "heun", "--out", tmp.toString()));
+        assertError("--model: " + tmp.resolve("absent") + " is not a folder",
+                run("generate", "--model", tmp.resolve("absent").toString(), "--prompt", "x", "--out", tmp.toString()));
+        assertError("--rows x --cols is 4 but the call draws 1 images",
+                run("generate", "--model", model, "--prompt", "x", "--rows", "2", "--cols", "2", "--out", tmp.toString()));
+    }
+
+    private static void assertError(String expected, CliTestSupport.Run r) {
+        assertNotEquals(0, r.code());
+        assertTrue(r.err().contains(expected), "expected '" + expected + "' in: " + r.err());
+        assertFalse(r.err().contains("\tat "), "no stack trace: " + r.err());
+    }
+
+    static void assertWithinOneLevel(String what, RgbImage expected, RgbImage actual) {
+        assertEquals(expected.width(), actual.width(), what);
+        assertEquals(expected.height(), actual.height(), what);
+        for (int i = 0; i < expected.pixels().length; i++) {
+            int d = Math.abs((expected.pixels()[i] & 0xff) - (actual.pixels()[i] & 0xff));
+            assertTrue(d <= 1, what + ": byte " + i + " differs by " + d + " levels");
+        }
+    }
+}
