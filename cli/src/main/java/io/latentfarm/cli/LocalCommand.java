@@ -74,6 +74,9 @@ final class LocalCommand implements Callable<Integer> {
     @Option(names = "--timeout", defaultValue = "PT2H", description = "Longest wait for the batch, ISO-8601 (default ${DEFAULT-VALUE}).")
     Duration timeout;
 
+    // Counted down once everything is stopped, so a Ctrl-C under --serve waits for a clean stop.
+    private final CountDownLatch stopped = new CountDownLatch(1);
+
     @Override
     public Integer call() throws Exception {
         PrintWriter stdout = spec.commandLine().getOut();
@@ -162,10 +165,11 @@ final class LocalCommand implements Callable<Integer> {
                 deleteQuietly(dataDir);
             }
             err.flush();
+            stopped.countDown();
         }
     }
 
-    private static void serve(PrintWriter out, EmbeddedKafka kafka, EmbeddedS3 s3, Topics topics) throws InterruptedException {
+    private void serve(PrintWriter out, EmbeddedKafka kafka, EmbeddedS3 s3, Topics topics) {
         out.println();
         out.println("serving until interrupted (Ctrl-C):");
         out.println("  Kafka bootstrap: " + kafka.bootstrapServers());
@@ -180,7 +184,7 @@ final class LocalCommand implements Callable<Integer> {
             interrupted.countDown();
             main.interrupt();
             try {
-                main.join(60_000); // let the finally block stop everything cleanly
+                stopped.await(60, java.util.concurrent.TimeUnit.SECONDS); // the finally block stops everything
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
             }
@@ -190,6 +194,8 @@ final class LocalCommand implements Callable<Integer> {
         } catch (InterruptedException e) {
             // Ctrl-C: stop
         }
+        out.println("stopping ...");
+        out.flush();
     }
 
     private static <T extends AutoCloseable> T push(Deque<AutoCloseable> running, T resource) {
