@@ -6,8 +6,10 @@ import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.index.NDIndex;
 
 /**
- * softmax(scale * q k^T + mask) v on [batch*heads, len, head_dim] tensors, as diffusers'
- * AttnProcessor computes it (baddbmm with beta 0, softmax in float32, bmm).
+ * softmax(scale * q k^T + mask) v on [batch*heads, len, head_dim] tensors. Without a mask and at
+ * the usual 1/sqrt(head_dim) scale this runs PyTorch's fused kernel ({@link FusedAttention}), as
+ * diffusers does with torch 2; otherwise it computes what diffusers' AttnProcessor computes
+ * (baddbmm with beta 0, softmax in float32, bmm).
  *
  * <p>The score matrix is the largest tensor of a diffusion step ([16, 4096, 4096] fp32 = 1 GiB for
  * SD v1 at 512x512 with guidance), so scores and probabilities are freed as soon as they are
@@ -28,7 +30,17 @@ public final class ScaledDotProductAttention {
             // q k^T and probs v: 2 * 2 * (batch*heads) * lq * lk * head_dim
             FlopCounter.add(4L * q.getShape().get(0) * q.getShape().get(1) * k.getShape().get(1) * q.getShape().get(2));
         }
+        ai.djl.nn.Block fused = mask == null && isDefaultScale(scale, q) ? FusedAttention.block() : null;
+        if (fused != null) {
+            return FusedAttention.attend(fused, q, k, v);
+        }
         return attend(q, k, v, scale, mask, MAX_SCORE_ELEMENTS);
+    }
+
+    /** The fused kernel scales by 1/sqrt(head_dim), which is what SD's attention layers use. */
+    private static boolean isDefaultScale(float scale, NDArray q) {
+        double expected = 1.0 / Math.sqrt(q.getShape().get(q.getShape().dimension() - 1));
+        return Math.abs(scale / expected - 1.0) < 1e-6;
     }
 
     static NDArray attend(NDArray q, NDArray k, NDArray v, float scale, NDArray mask, long maxScoreElements) {

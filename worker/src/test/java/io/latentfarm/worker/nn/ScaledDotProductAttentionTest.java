@@ -33,4 +33,26 @@ class ScaledDotProductAttentionTest {
             }
         }
     }
+
+    @Test
+    void fusedKernelAgreesWithMatmulSoftmaxAndLeavesNothingOpen() {
+        assertNotNull(FusedAttention.block(), "PyTorch's fused attention loads from the generated TorchScript archive");
+        Engine.getInstance().setRandomSeed(11);
+        try (NDManager m = NDManager.newBaseManager()) {
+            NDArray q = m.randomNormal(new Shape(4, 256, 40));
+            NDArray k = m.randomNormal(new Shape(4, 77, 40));
+            NDArray v = m.randomNormal(new Shape(4, 77, 40));
+            float scale = (float) Math.pow(40, -0.5);
+            int before = m.getManagedArrays().size();
+            NDArray fused = ScaledDotProductAttention.attend(q, k, v, scale, null);
+            assertEquals(before + 1, m.getManagedArrays().size(), "the result lands in q's manager, nothing else stays");
+            NDArray plain = ScaledDotProductAttention.attend(q, k, v, scale, null, Long.MAX_VALUE);
+            assertEquals(plain.getShape(), fused.getShape());
+            float[] a = plain.toFloatArray();
+            float[] b = fused.toFloatArray();
+            for (int i = 0; i < a.length; i++) {
+                assertEquals(a[i], b[i], 1e-5, "element " + i);
+            }
+        }
+    }
 }
