@@ -71,7 +71,12 @@ final class FusedAttention {
      * q's manager.
      */
     static NDArray attend(Block sdpa, NDArray q, NDArray k, NDArray v) {
-        return sdpa.forward(new ParameterStore(q.getManager(), false), new NDList(q, k, v), false).singletonOrThrow();
+        // libtorch takes its flash-attention CPU kernel for 4-d inputs only (3-d ones go the slow
+        // composite way): view [batch*heads, len, dim] as [1, batch*heads, len, dim]
+        try (NDList in = new NDList(q.expandDims(0), k.expandDims(0), v.expandDims(0));
+             NDArray out = sdpa.forward(new ParameterStore(q.getManager(), false), in, false).singletonOrThrow()) {
+            return out.squeeze(0);
+        }
     }
 
     private static Block load() {
