@@ -151,12 +151,20 @@ public final class BenchCommand implements Runnable {
             try (StableDiffusionPipeline pipe = StableDiffusionPipeline.load(model, PipelineOptions.cpu())) {
                 long loaded = System.nanoTime();
                 long rssLoaded = status("VmRSS");
+                // UNet calls can outnumber steps (PNDM makes steps + 1): time each call
+                List<Long> callEnds = new java.util.ArrayList<>();
                 pipe.generate(new GenerationRequest(List.of("a photo of a cat"), "", 1, steps, 7.5, 1024,
-                        size, size, null), null);
+                        size, size, null), (step, total) -> callEnds.add(System.nanoTime()));
                 long done = System.nanoTime();
+                int calls = callEnds.size();
+                long first = callEnds.get(0);
+                long last = callEnds.get(calls - 1);
+                // the first call includes the text encoder; the time after the last one is the VAE decode
+                double later = calls > 1 ? (last - first) / 1e9 / (calls - 1) : Double.NaN;
                 System.out.printf("bench generate: %s %dx%d, %d steps, fp32 cpu%n", model, size, size, steps);
-                System.out.printf("  load %.2f s, generate %.2f s (%.2f s/step incl. text + decode)%n",
-                        (loaded - t0) / 1e9, (done - loaded) / 1e9, (done - loaded) / 1e9 / steps);
+                System.out.printf("  load %.2f s, generate %.2f s: text + first UNet call %.2f s, %d more calls %.2f s each, VAE decode %.2f s%n",
+                        (loaded - t0) / 1e9, (done - loaded) / 1e9, (first - loaded) / 1e9, calls - 1, later,
+                        (done - last) / 1e9);
                 System.out.printf("  RSS: start %d MiB, after load %d MiB, peak (VmHWM) %d MiB%n",
                         rssStart >> 10, rssLoaded >> 10, status("VmHWM") >> 10);
             }

@@ -31,10 +31,7 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import picocli.CommandLine;
 
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -97,20 +94,6 @@ class EndToEndTest {
         }
     }
 
-    /** Runs a CLI command in this JVM; returns exit code, stdout and stderr. */
-    record Run(int code, String out, String err) {
-    }
-
-    static Run cli(String... args) {
-        StringWriter out = new StringWriter();
-        StringWriter err = new StringWriter();
-        CommandLine cl = Main.commandLine();
-        cl.setOut(new PrintWriter(out, true));
-        cl.setErr(new PrintWriter(err, true));
-        int code = cl.execute(args);
-        return new Run(code, out.toString(), err.toString());
-    }
-
     /**
      * A 2x2 grid over Kafka and S3: every image byte-identical to what {@code latentfarm generate}
      * writes for the same request (the pipeline, Png.encode with the same parameters), and the grid
@@ -120,7 +103,7 @@ class EndToEndTest {
     void twoByTwoGridIsByteIdenticalToGenerate() throws Exception {
         String prefix = "e1.";
         Path generated = dir.resolve("generated");
-        Run gen = cli("generate", "--model", MODEL.toString(), "--prompt", "Craftsman, Moroccan Ghibli studio style",
+        CliTestSupport.Run gen = CliTestSupport.run("generate", "--model", MODEL.toString(), "--prompt", "Craftsman, Moroccan Ghibli studio style",
                 "--images-per-prompt", "4", "--rows", "2", "--cols", "2", "--steps", "3", "--width", "64",
                 "--height", "64", "--seed", "1024", "--scheduler", "pndm", "--out", generated.toString());
         assertEquals(0, gen.code(), gen.err());
@@ -128,7 +111,7 @@ class EndToEndTest {
         Path downloaded = dir.resolve("downloaded");
         try (Coordinator coordinator = new Coordinator(coordinatorSettings(prefix, 4), store).start();
              JobWorker worker = new JobWorker(workerSettings(prefix, "w-e1"), renderer, store).start()) {
-            Run submit = cli("submit", "--bootstrap", kafka.bootstrapServers(), "--topic-prefix", prefix,
+            CliTestSupport.Run submit = CliTestSupport.run("submit", "--bootstrap", kafka.bootstrapServers(), "--topic-prefix", prefix,
                     "--s3-endpoint", s3.endpoint().toString(), "--bucket", s3.bucket(),
                     "--access-key", s3.accessKey(), "--secret-key", s3.secretKey(),
                     "--prompt", "Craftsman, Moroccan Ghibli studio style", "--rows", "2", "--cols", "2",
@@ -159,14 +142,14 @@ class EndToEndTest {
                 .orElseThrow().contains("Seed: 1024, Size: 64x64, Model: tiny-sd-v1, Batch size: 4, Batch pos: 3"));
 
         Path fetched = dir.resolve("fetched");
-        Run fetch = cli("fetch", "grid-2x2", "--out", fetched.toString(), "--s3-endpoint", s3.endpoint().toString(),
+        CliTestSupport.Run fetch = CliTestSupport.run("fetch", "grid-2x2", "--out", fetched.toString(), "--s3-endpoint", s3.endpoint().toString(),
                 "--bucket", s3.bucket(), "--access-key", s3.accessKey(), "--secret-key", s3.secretKey());
         assertEquals(0, fetch.code(), fetch.err());
         for (String f : List.of("0000.png", "0003.png", "grid.png", "manifest.json")) {
             assertArrayEquals(Files.readAllBytes(downloaded.resolve(f)), Files.readAllBytes(fetched.resolve(f)), f);
         }
 
-        Run status = cli("status", "--bootstrap", kafka.bootstrapServers(), "--topic-prefix", prefix, "grid-2x2");
+        CliTestSupport.Run status = CliTestSupport.run("status", "--bootstrap", kafka.bootstrapServers(), "--topic-prefix", prefix, "grid-2x2");
         assertEquals(0, status.code(), status.err());
         assertTrue(status.out().contains("completed: batch grid-2x2"), status.out());
     }
@@ -211,13 +194,13 @@ class EndToEndTest {
         String prefix = "e3.";
         try (Coordinator coordinator = new Coordinator(coordinatorSettings(prefix, 3), store).start();
              JobWorker worker = new JobWorker(workerSettings(prefix, "w-e3"), renderer, store).start()) {
-            Run bad = cli("submit", "--bootstrap", kafka.bootstrapServers(), "--topic-prefix", prefix,
+            CliTestSupport.Run bad = CliTestSupport.run("submit", "--bootstrap", kafka.bootstrapServers(), "--topic-prefix", prefix,
                     "--prompt", "x", "--count", "2", "--steps", "2", "--width", "60", "--height", "64", "--wait",
                     "--timeout", "PT60S");
             assertEquals(BatchWatch.EXIT_REJECTED, bad.code(), bad.out() + bad.err());
             assertTrue(bad.err().contains("rejected: width: 60 is not a multiple of 8"), bad.err());
 
-            Run good = cli("submit", "--bootstrap", kafka.bootstrapServers(), "--topic-prefix", prefix,
+            CliTestSupport.Run good = CliTestSupport.run("submit", "--bootstrap", kafka.bootstrapServers(), "--topic-prefix", prefix,
                     "--prompt", "x", "--count", "2", "--steps", "2", "--width", "64", "--height", "64", "--wait",
                     "--timeout", "PT120S");
             assertEquals(0, good.code(), good.out() + good.err());
@@ -270,7 +253,7 @@ class EndToEndTest {
     @Test
     void localRendersABatchInOneProcess() throws Exception {
         Path out = dir.resolve("local-out");
-        Run run = cli("local", "--model", "tiny", "--prompt", "a red fox", "--rows", "1", "--cols", "2",
+        CliTestSupport.Run run = CliTestSupport.run("local", "--model", "tiny", "--prompt", "a red fox", "--rows", "1", "--cols", "2",
                 "--steps", "2", "--width", "64", "--height", "64", "--seed", "3", "--out", out.toString());
         assertEquals(0, run.code(), run.out() + run.err());
         assertTrue(run.out().contains("RANDOM weights"), run.out());

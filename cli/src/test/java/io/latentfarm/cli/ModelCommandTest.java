@@ -24,6 +24,19 @@ class ModelCommandTest {
                 "tokenizer/vocab.json", "tokenizer/merges.txt", "scheduler/scheduler_config.json"}) {
             assertTrue(Files.isRegularFile(model.resolve(f)), f);
         }
+        // every weight a real checkpoint has: the VAE's encoder too
+        try (io.latentfarm.worker.model.SafeTensors vae = io.latentfarm.worker.model.SafeTensors.open(
+                model.resolve("vae/diffusion_pytorch_model.safetensors"));
+             io.latentfarm.worker.model.SafeTensors ref = io.latentfarm.worker.model.SafeTensors.open(
+                     tinyModel().resolve("vae/diffusion_pytorch_model.safetensors"))) {
+            assertEquals(ref.names(), vae.names());
+        }
+        try (io.latentfarm.worker.model.SafeTensors unet = io.latentfarm.worker.model.SafeTensors.open(
+                model.resolve("unet/diffusion_pytorch_model.safetensors"));
+             io.latentfarm.worker.model.SafeTensors ref = io.latentfarm.worker.model.SafeTensors.open(
+                     tinyModel().resolve("unet/diffusion_pytorch_model.safetensors"))) {
+            assertEquals(ref.names(), unet.names());
+        }
         // the same seed writes the same weights
         Path again = tmp.resolve("again");
         assertEquals(0, run("model", "tiny", "--out", again.toString(), "--seed", "7").code());

@@ -101,7 +101,7 @@ public final class RandomModel {
                 out.resolve("text_encoder/model" + suffix), dtype, seed, counts);
         component(folder, "unet", (vb, cfg) -> new UNet2DConditionModel(UNetConfig.fromJson(cfg), vb),
                 out.resolve("unet/diffusion_pytorch_model" + suffix), dtype, seed + 1, counts);
-        component(folder, "vae", (vb, cfg) -> new AutoencoderKL(VaeConfig.fromJson(cfg), vb),
+        component(folder, "vae", (vb, cfg) -> new AutoencoderKL(VaeConfig.fromJson(cfg), vb).loadEncoder(),
                 out.resolve("vae/diffusion_pytorch_model" + suffix), dtype, seed + 2, counts);
         return new Written(out, counts);
     }

@@ -48,6 +48,24 @@ abstract class BaseScheduler implements Scheduler {
         return 1;
     }
 
+    /** 1 unless the scheduler works in sigma space. */
+    @Override
+    public double initNoiseSigma() {
+        return 1.0;
+    }
+
+    /** The sample itself unless the scheduler works in sigma space. */
+    @Override
+    public NDArray scaleModelInput(NDArray sample, int stepIndex) {
+        return sample;
+    }
+
+    protected static double[] asDoubles(long[] values) {
+        double[] out = new double[values.length];
+        for (int i = 0; i < out.length; i++) out[i] = values[i];
+        return out;
+    }
+
     protected String predictionType() {
         return config.getString("prediction_type");
     }

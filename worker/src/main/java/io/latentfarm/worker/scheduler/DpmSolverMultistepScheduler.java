@@ -129,23 +129,11 @@ public final class DpmSolverMultistepScheduler extends BaseScheduler {
 
     @Override
     public double[] timesteps() {
-        double[] out = new double[timesteps.length];
-        for (int i = 0; i < out.length; i++) out[i] = timesteps[i];
-        return out;
+        return asDoubles(timesteps);
     }
 
     public float[] sigmas() {
         return sigmas.clone();
-    }
-
-    @Override
-    public double initNoiseSigma() {
-        return 1.0;
-    }
-
-    @Override
-    public NDArray scaleModelInput(NDArray sample, int stepIndex) {
-        return sample;
     }
 
     /** alpha_t = 1 / sqrt(sigma^2 + 1), sigma_t = sigma * alpha_t. */

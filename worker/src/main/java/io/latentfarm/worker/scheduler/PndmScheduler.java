@@ -137,23 +137,11 @@ public final class PndmScheduler extends BaseScheduler {
 
     @Override
     public double[] timesteps() {
-        double[] out = new double[timesteps.length];
-        for (int i = 0; i < out.length; i++) out[i] = timesteps[i];
-        return out;
+        return asDoubles(timesteps);
     }
 
     public long[] integerTimesteps() {
         return timesteps.clone();
-    }
-
-    @Override
-    public double initNoiseSigma() {
-        return 1.0;
-    }
-
-    @Override
-    public NDArray scaleModelInput(NDArray sample, int stepIndex) {
-        return sample;
     }
 
     @Override

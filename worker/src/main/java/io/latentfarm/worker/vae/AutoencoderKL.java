@@ -81,7 +81,8 @@ public final class AutoencoderKL {
         return new EncodedLatents(mean, logvar);
     }
 
-    private synchronized void loadEncoder() {
+    /** Loads the encoder's weights now instead of on the first {@link #encode} (a complete random model records them). */
+    public synchronized void loadEncoder() {
         if (encoder == null) {
             long moments = 2L * cfg.latentChannels();
             quantConv = cfg.useQuantConv() ? new Conv2d(vb.pp("quant_conv"), moments, moments, 1, 1, 0) : null;
