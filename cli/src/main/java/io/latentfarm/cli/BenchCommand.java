@@ -47,6 +47,13 @@ public final class BenchCommand implements Runnable {
     @Command(name = "unet", mixinStandardHelpOptions = true,
             description = "UNet step time at batch 2 for model folders (--model) and weightless config folders (--config, random weights in memory).")
     static final class Unet implements Callable<Integer> {
+        @picocli.CommandLine.Spec
+        picocli.CommandLine.Model.CommandSpec spec;
+
+        private java.io.PrintWriter out() {
+            return spec.commandLine().getOut();
+        }
+
         @Option(names = "--model", description = "Diffusers folder with weights (repeatable).")
         List<Path> models = List.of();
 
@@ -65,10 +72,10 @@ public final class BenchCommand implements Runnable {
                 throw new IllegalArgumentException("give at least one --model or --config");
             }
             Engine engine = Engine.getInstance();
-            System.out.printf("bench unet: %s %s, fp32, cpu, %d threads, latents %dx%d, batch 2%n",
+            out().printf("bench unet: %s %s, fp32, cpu, %d threads, latents %dx%d, batch 2%n",
                     engine.getEngineName(), engine.getVersion(), Runtime.getRuntime().availableProcessors(), latent, latent);
             double matmul = matmulGflops();
-            System.out.printf("  matmul 2048x2048x2048 (baseline): %.1f GFLOP/s%n", matmul);
+            out().printf("  matmul 2048x2048x2048 (baseline): %.1f GFLOP/s%n", matmul);
             for (Path m : models) {
                 ModelFolder folder = ModelFolder.open(m);
                 List<SafeTensors> files = folder.weights("unet", null);
@@ -110,7 +117,7 @@ public final class BenchCommand implements Runnable {
                 }
             }
             double gflops = flops / best / 1e9;
-            System.out.printf("  unet %s: %.3f s/step, %.1f GFLOP/step, %.1f GFLOP/s = %.2fx matmul%n",
+            out().printf("  unet %s: %.3f s/step, %.1f GFLOP/step, %.1f GFLOP/s = %.2fx matmul%n",
                     name, best, flops / 1e9, gflops, gflops / matmul);
         }
 
@@ -135,6 +142,13 @@ public final class BenchCommand implements Runnable {
     @Command(name = "generate", mixinStandardHelpOptions = true,
             description = "One generate call: wall time per phase and the process's peak resident memory (VmHWM).")
     static final class Generate implements Callable<Integer> {
+        @picocli.CommandLine.Spec
+        picocli.CommandLine.Model.CommandSpec spec;
+
+        private java.io.PrintWriter out() {
+            return spec.commandLine().getOut();
+        }
+
         @Option(names = "--model", required = true, description = "Diffusers folder.")
         Path model;
 
@@ -161,11 +175,11 @@ public final class BenchCommand implements Runnable {
                 long last = callEnds.get(calls - 1);
                 // the first call includes the text encoder; the time after the last one is the VAE decode
                 double later = calls > 1 ? (last - first) / 1e9 / (calls - 1) : Double.NaN;
-                System.out.printf("bench generate: %s %dx%d, %d steps, fp32 cpu%n", model, size, size, steps);
-                System.out.printf("  load %.2f s, generate %.2f s: text + first UNet call %.2f s, %d more calls %.2f s each, VAE decode %.2f s%n",
+                out().printf("bench generate: %s %dx%d, %d steps, fp32 cpu%n", model, size, size, steps);
+                out().printf("  load %.2f s, generate %.2f s: text + first UNet call %.2f s, %d more calls %.2f s each, VAE decode %.2f s%n",
                         (loaded - t0) / 1e9, (done - loaded) / 1e9, (first - loaded) / 1e9, calls - 1, later,
                         (done - last) / 1e9);
-                System.out.printf("  RSS: start %d MiB, after load %d MiB, peak (VmHWM) %d MiB%n",
+                out().printf("  RSS: start %d MiB, after load %d MiB, peak (VmHWM) %d MiB%n",
                         rssStart >> 10, rssLoaded >> 10, status("VmHWM") >> 10);
             }
             return 0;
