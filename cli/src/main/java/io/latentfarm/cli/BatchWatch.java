@@ -46,7 +46,10 @@ final class BatchWatch {
         }
     }
 
-    /** Prints the outcome (a completed batch's warnings too, one line each); returns the exit code (0 only for completed). */
+    /**
+     * Prints the outcome, a completed batch's warnings too (one line each); returns the exit code
+     * (0 only for completed).
+     */
     static int report(String batchId, Optional<BatchEvent> last, Duration timeout, PrintWriter out, PrintWriter err) {
         if (last.isEmpty()) {
             err.println("latentfarm: batch " + batchId + " did not finish within " + human(timeout)

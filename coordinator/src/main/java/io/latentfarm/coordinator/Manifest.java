@@ -59,6 +59,7 @@ public record Manifest(String batchId, String model, String acceptedAt, String c
         long completed = Objects.requireNonNullElse(state.completedAt(), state.lastProgressAt());
         return new Manifest(state.batchId(), model, Instant.ofEpochMilli(state.acceptedAt()).toString(),
                 Instant.ofEpochMilli(completed).toString(), completed - state.acceptedAt(), renderMs,
-                warnings.isEmpty() ? null : warnings, new Grid(state.gridKey(), request.gridRows(), request.gridCols()), images, request);
+                warnings.isEmpty() ? null : warnings, new Grid(state.gridKey(), request.gridRows(), request.gridCols()),
+                images, request);
     }
 }
