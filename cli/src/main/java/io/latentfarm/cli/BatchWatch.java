@@ -46,7 +46,10 @@ final class BatchWatch {
         }
     }
 
-    /** Prints the outcome; returns the exit code (0 only for completed). */
+    /**
+     * Prints the outcome, a completed batch's warnings too (one line each); returns the exit code
+     * (0 only for completed).
+     */
     static int report(String batchId, Optional<BatchEvent> last, Duration timeout, PrintWriter out, PrintWriter err) {
         if (last.isEmpty()) {
             err.println("latentfarm: batch " + batchId + " did not finish within " + human(timeout)
@@ -62,6 +65,9 @@ final class BatchWatch {
                 out.println("  manifest: s3://" + e.bucket() + "/" + e.manifestKey());
                 out.println("  images:   s3://" + e.bucket() + "/" + e.imageKeys().get(0)
                         + (e.imageKeys().size() > 1 ? " ... (" + e.imageKeys().size() + ")" : ""));
+                if (e.warnings() != null) {
+                    e.warnings().forEach(w -> out.println("warning: " + w));
+                }
                 out.flush();
                 return 0;
             }

@@ -87,6 +87,14 @@ class EndToEndTest {
                 Duration.ofMillis(200), Duration.ofSeconds(10), Duration.ofSeconds(1), null);
     }
 
+    /** The fixture's long_truncated tokenizer case: 85 CLIP tokens (reference/cases.json). */
+    static final String LONG_PROMPT = "A highly detailed matte painting of an ancient Moroccan city at golden hour, intricate"
+            + " carved wooden doors, colorful mosaic tiles, bustling markets full of spices, lanterns, rugs and brass"
+            + " teapots, dramatic clouds, volumetric light, cinematic composition, ultra wide angle, trending on"
+            + " artstation, by studio ghibli and greg rutkowski, masterpiece, best quality, 8k resolution, sharp focus,"
+            + " vivid colors, award winning photograph";
+    static final String LONG_PROMPT_WARNING = "prompt: 85 CLIP tokens, truncated to 77";
+
     static BatchEvent awaitFinal(BatchClient client, String batchId, List<BatchEvent> seen) {
         try (BatchClient.Events events = client.events(batchId, true)) {
             return events.awaitFinal(Duration.ofSeconds(120), seen::add)
@@ -188,9 +196,13 @@ class EndToEndTest {
         }
     }
 
-    /** A bad field gets a rejected event naming it (and exit code 2 from submit); the next request completes. */
+    /**
+     * A bad field gets a rejected event naming it (and exit code 2 from submit); the next request
+     * completes, and as its prompt is over 77 CLIP tokens, the completed event, submit's output and
+     * the manifest say it was truncated.
+     */
     @Test
-    void rejectedRequestNamesTheFieldAndTheNextOneCompletes() {
+    void rejectedRequestNamesTheFieldAndTheNextOneCompletes() throws Exception {
         String prefix = "e3.";
         try (Coordinator coordinator = new Coordinator(coordinatorSettings(prefix, 3), store).start();
              JobWorker worker = new JobWorker(workerSettings(prefix, "w-e3"), renderer, store).start()) {
@@ -201,10 +213,19 @@ class EndToEndTest {
             assertTrue(bad.err().contains("rejected: width: 60 is not a multiple of 8"), bad.err());
 
             CliTestSupport.Run good = CliTestSupport.run("submit", "--bootstrap", kafka.bootstrapServers(), "--topic-prefix", prefix,
-                    "--prompt", "x", "--count", "2", "--steps", "2", "--width", "64", "--height", "64", "--wait",
-                    "--timeout", "PT120S");
+                    "--prompt", LONG_PROMPT, "--count", "2", "--steps", "2", "--width", "64", "--height", "64", "--wait",
+                    "--timeout", "PT120S", "--batch-id", "long-prompt");
             assertEquals(0, good.code(), good.out() + good.err());
             assertTrue(good.out().contains("completed: batch "), good.out());
+            assertTrue(good.out().lines().anyMatch(("warning: " + LONG_PROMPT_WARNING)::equals), good.out());
+
+            BatchEvent completed = readAll(new Topics(prefix).events()).stream()
+                    .filter(r -> "long-prompt".equals(r.key())).map(r -> Json.batchEvent(r.value()))
+                    .filter(e -> e.type() == BatchEvent.Type.COMPLETED).findFirst().orElseThrow();
+            assertEquals(List.of(LONG_PROMPT_WARNING), completed.warnings());
+            JsonNode manifest = Json.newMapper().readTree(store.get(completed.manifestKey()));
+            assertEquals(LONG_PROMPT_WARNING, manifest.path("warnings").path(0).asText(), manifest.toString());
+            assertEquals(1, manifest.path("warnings").size());
         }
     }
 
@@ -249,13 +270,17 @@ class EndToEndTest {
         }
     }
 
-    /** {@code latentfarm local} with the tiny random model: says so, writes images, grid and manifest. */
+    /**
+     * {@code latentfarm local} with the tiny random model: says so, writes images, grid and manifest,
+     * and warns that the long prompt was truncated.
+     */
     @Test
     void localRendersABatchInOneProcess() throws Exception {
         Path out = dir.resolve("local-out");
-        CliTestSupport.Run run = CliTestSupport.run("local", "--model", "tiny", "--prompt", "a red fox", "--rows", "1", "--cols", "2",
+        CliTestSupport.Run run = CliTestSupport.run("local", "--model", "tiny", "--prompt", LONG_PROMPT, "--rows", "1", "--cols", "2",
                 "--steps", "2", "--width", "64", "--height", "64", "--seed", "3", "--out", out.toString());
         assertEquals(0, run.code(), run.out() + run.err());
+        assertTrue(run.out().lines().anyMatch(("warning: " + LONG_PROMPT_WARNING)::equals), run.out());
         assertTrue(run.out().contains("RANDOM weights"), run.out());
         assertTrue(run.out().contains("end-to-end: "), run.out());
         for (String f : List.of("0000.png", "0001.png", "grid.png", "manifest.json")) {

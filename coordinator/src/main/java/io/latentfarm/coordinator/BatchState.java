@@ -34,9 +34,16 @@ public record BatchState(int schemaVersion, String batchId, Status status, Rende
         @JsonProperty("failed") FAILED
     }
 
-    /** One rendered image: where it is and who made it how fast. */
+    /**
+     * One rendered image: where it is, who made it how fast, and the worker's warnings about it
+     * (null when none, and in states written before images had them).
+     */
     public record Image(String objectKey, String workerId, int attempt, String model, RenderResult.Timings timings,
-                        long receivedAt) {
+                        long receivedAt, List<String> warnings) {
+
+        public Image {
+            warnings = warnings == null || warnings.isEmpty() ? null : List.copyOf(warnings);
+        }
     }
 
     public BatchState {
@@ -72,6 +79,13 @@ public record BatchState(int schemaVersion, String batchId, Status status, Rende
     @JsonIgnore
     public boolean isRunning() {
         return status == Status.RUNNING;
+    }
+
+    /** The warnings of the images in so far, distinct and sorted. */
+    @JsonIgnore
+    public List<String> warnings() {
+        return images.stream().filter(Objects::nonNull).map(Image::warnings).filter(Objects::nonNull)
+                .flatMap(List::stream).distinct().sorted().toList();
     }
 
     /** Images with no result yet, in order. */

@@ -403,11 +403,11 @@ public final class Coordinator implements AutoCloseable {
                         result.jobId(), result.objectKey(), expectedKey);
             }
             state = state.withImage(index, new BatchState.Image(expectedKey, result.workerId(), result.attempt(),
-                    result.model(), result.timings(), now), now);
+                    result.model(), result.timings(), now, result.warnings()), now);
             if (state.done() == state.total()) {
                 state = complete(tx, state, now);
             } else {
-                event(BatchEvent.progress(state.batchId(), state.done(), state.total()));
+                event(BatchEvent.progress(state.batchId(), state.done(), state.total(), result.warnings()));
             }
             tx.put(state);
             return;
@@ -445,7 +445,7 @@ public final class Coordinator implements AutoCloseable {
         store.put(gridKey, Png.encode(Grid.compose(images, request.gridRows(), request.gridCols())), "image/png");
         BatchState done = state.completed(now, store.bucket(), gridKey, manifestKey);
         store.put(manifestKey, Json.toPrettyBytes(Manifest.of(done)), "application/json");
-        event(BatchEvent.completed(state.batchId(), store.bucket(), imageKeys, gridKey, manifestKey));
+        event(BatchEvent.completed(state.batchId(), store.bucket(), imageKeys, gridKey, manifestKey, done.warnings()));
         tx.completed.add(state.batchId());
         return done;
     }

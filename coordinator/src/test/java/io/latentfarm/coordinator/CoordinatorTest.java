@@ -64,6 +64,12 @@ class CoordinatorTest {
         }
     }
 
+    static List<String> strings(JsonNode array) {
+        List<String> out = new ArrayList<>();
+        array.forEach(n -> out.add(n.asText()));
+        return out;
+    }
+
     @Test
     void completesGridAndManifestWithEventsInOrder() throws Exception {
         String prefix = "t1.";
@@ -80,6 +86,9 @@ class CoordinatorTest {
                     BatchEvent.Type.PROGRESS, BatchEvent.Type.COMPLETED), seen.stream().map(BatchEvent::type).toList());
             assertEquals(4, done.imageKeys().size());
             assertEquals("batches/b-ok/images/0003.png", done.imageKeys().get(3));
+            assertEquals(List.of("negativePrompt: image 0", "prompt: read by a fake worker"), done.warnings());
+            assertTrue(seen.stream().filter(e -> e.type() == BatchEvent.Type.PROGRESS)
+                    .allMatch(e -> e.warnings() != null && e.warnings().contains("prompt: read by a fake worker")), seen.toString());
 
             List<RgbImage> images = new ArrayList<>();
             for (int i = 0; i < 4; i++) {
@@ -95,6 +104,8 @@ class CoordinatorTest {
             assertEquals(4, image2.path("batchSize").asInt());
             assertEquals(2, image2.path("sliceIndex").asInt());
             assertEquals(42, manifest.path("request").path("seed").asLong());
+            assertEquals(done.warnings(), strings(manifest.path("warnings")));
+            assertEquals(List.of("prompt: read by a fake worker"), strings(image2.path("warnings")));
 
             BatchState state = coordinator.batch("b-ok").orElseThrow();
             assertEquals(BatchState.Status.COMPLETED, state.status());

@@ -59,6 +59,12 @@ final class FakeWorker implements AutoCloseable {
         thread.start();
     }
 
+    /** Every image gets the same warning, image 0 one more (the batch's are distinct and sorted). */
+    static List<String> warningsFor(int index) {
+        return index == 0 ? List.of("prompt: read by a fake worker", "negativePrompt: image 0")
+                : List.of("prompt: read by a fake worker");
+    }
+
     static RgbImage imageFor(int index, int width, int height) {
         RgbImage image = RgbImage.blank(width, height);
         byte[] p = image.pixels();
@@ -88,7 +94,8 @@ final class FakeWorker implements AutoCloseable {
                     result = RenderResult.failed(job, "fake", "simulated failure");
                 } else {
                     store.put(job.objectKey(), Png.encode(imageFor(job.index(), job.width(), job.height())), "image/png");
-                    result = RenderResult.rendered(job, "fake", "fake-model", new RenderResult.Timings(0, 1, 1, 1, 3));
+                    result = RenderResult.rendered(job, "fake", "fake-model", new RenderResult.Timings(0, 1, 1, 1, 3),
+                            warningsFor(job.index()));
                 }
                 producer.send(new ProducerRecord<>(topics.results(), job.batchId(), Json.toBytes(result)));
             }

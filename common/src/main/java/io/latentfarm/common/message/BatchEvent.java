@@ -18,10 +18,11 @@ import java.util.stream.Collectors;
  *       {@code total}, {@code warnings} (e.g. a prompt truncated to 77 CLIP tokens)</li>
  *   <li>{@code rejected}: {@code violations} (field + message each) and {@code reason}, all of
  *       them in one line</li>
- *   <li>{@code progress}: {@code done}/{@code total} images; for a job's denoising progress also
- *       {@code jobId}, {@code step}/{@code steps}</li>
+ *   <li>{@code progress}: {@code done}/{@code total} images, and the {@code warnings} of the image
+ *       just in, if any; for a job's denoising progress instead {@code jobId}, {@code step}/{@code steps}</li>
  *   <li>{@code completed}: {@code bucket}, {@code imageKeys} (in image order), {@code gridKey},
- *       {@code manifestKey}, {@code done}/{@code total}</li>
+ *       {@code manifestKey}, {@code done}/{@code total}, {@code warnings} (the workers' warnings
+ *       about the batch's images, distinct and sorted, e.g. a prompt truncated to 77 CLIP tokens)</li>
  *   <li>{@code failed}, {@code cancelled}: {@code reason}</li>
  * </ul>
  */
@@ -80,7 +81,12 @@ public record BatchEvent(
     }
 
     public static BatchEvent progress(String batchId, int done, int total) {
-        return new BatchEvent(SCHEMA_VERSION, Type.PROGRESS, batchId, null, null, null, done, total,
+        return progress(batchId, done, total, null);
+    }
+
+    /** An image is in; {@code warnings}: the worker's about it (null or empty: none). */
+    public static BatchEvent progress(String batchId, int done, int total, List<String> warnings) {
+        return new BatchEvent(SCHEMA_VERSION, Type.PROGRESS, batchId, null, null, noneIfEmpty(warnings), done, total,
                 null, null, null, null, null, null, null, null);
     }
 
@@ -92,8 +98,14 @@ public record BatchEvent(
 
     public static BatchEvent completed(String batchId, String bucket, List<String> imageKeys, String gridKey,
                                        String manifestKey) {
-        return new BatchEvent(SCHEMA_VERSION, Type.COMPLETED, batchId, null, null, null, imageKeys.size(),
-                imageKeys.size(), null, null, null, bucket, imageKeys, gridKey, manifestKey, null);
+        return completed(batchId, bucket, imageKeys, gridKey, manifestKey, null);
+    }
+
+    /** @param warnings the batch's warnings, distinct and sorted (null or empty: none) */
+    public static BatchEvent completed(String batchId, String bucket, List<String> imageKeys, String gridKey,
+                                       String manifestKey, List<String> warnings) {
+        return new BatchEvent(SCHEMA_VERSION, Type.COMPLETED, batchId, null, null, noneIfEmpty(warnings),
+                imageKeys.size(), imageKeys.size(), null, null, null, bucket, imageKeys, gridKey, manifestKey, null);
     }
 
     public static BatchEvent failed(String batchId, String reason) {
@@ -104,5 +116,9 @@ public record BatchEvent(
     public static BatchEvent cancelled(String batchId, String reason) {
         return new BatchEvent(SCHEMA_VERSION, Type.CANCELLED, batchId, reason, null, null, null, null,
                 null, null, null, null, null, null, null, null);
+    }
+
+    private static List<String> noneIfEmpty(List<String> warnings) {
+        return warnings == null || warnings.isEmpty() ? null : warnings;
     }
 }

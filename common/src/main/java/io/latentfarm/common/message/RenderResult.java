@@ -5,6 +5,7 @@ import com.fasterxml.jackson.annotation.JsonProperty;
 import com.fasterxml.jackson.annotation.JsonPropertyOrder;
 import io.latentfarm.common.BatchIds;
 
+import java.util.List;
 import java.util.Objects;
 
 /**
@@ -14,9 +15,12 @@ import java.util.Objects;
  * @param reason    why it failed (failed only)
  * @param timings   where the time went (rendered only; may be null)
  * @param model     the model the worker rendered with (its id or folder name; may be null)
+ * @param warnings  what the user should know about how the job was read, one line each naming the
+ *                  field (e.g. {@code prompt: 85 CLIP tokens, truncated to 77}); null when none,
+ *                  and absent from results written before it existed
  */
 @JsonPropertyOrder({"schemaVersion", "batchId", "index", "jobId", "status", "objectKey", "reason",
-        "workerId", "timings", "attempt", "model"})
+        "workerId", "timings", "attempt", "model", "warnings"})
 public record RenderResult(
         int schemaVersion,
         String batchId,
@@ -28,7 +32,8 @@ public record RenderResult(
         String workerId,
         Timings timings,
         int attempt,
-        String model) implements Message {
+        String model,
+        List<String> warnings) implements Message {
 
     public enum Status {
         @JsonProperty("rendered") RENDERED,
@@ -46,6 +51,7 @@ public record RenderResult(
         if (jobId == null) {
             jobId = RenderJob.jobId(batchId, index);
         }
+        warnings = warnings == null || warnings.isEmpty() ? null : List.copyOf(warnings);
     }
 
     public static RenderResult rendered(RenderJob job, String workerId, Timings timings) {
@@ -53,13 +59,19 @@ public record RenderResult(
     }
 
     public static RenderResult rendered(RenderJob job, String workerId, String model, Timings timings) {
+        return rendered(job, workerId, model, timings, null);
+    }
+
+    /** @param warnings one line each, naming the field; null or empty: none */
+    public static RenderResult rendered(RenderJob job, String workerId, String model, Timings timings,
+                                        List<String> warnings) {
         return new RenderResult(SCHEMA_VERSION, job.batchId(), job.index(), job.jobId(), Status.RENDERED,
-                job.objectKey(), null, workerId, timings, job.attempt(), model);
+                job.objectKey(), null, workerId, timings, job.attempt(), model, warnings);
     }
 
     public static RenderResult failed(RenderJob job, String workerId, String reason) {
         return new RenderResult(SCHEMA_VERSION, job.batchId(), job.index(), job.jobId(), Status.FAILED,
-                null, reason, workerId, null, job.attempt(), job.model());
+                null, reason, workerId, null, job.attempt(), job.model(), null);
     }
 
     @JsonIgnore

@@ -152,6 +152,23 @@ class JsonTest {
         assertFalse(json.contains("\"rendered\":"), json);
         assertEquals(ok, Json.renderResult(utf8(json)));
 
+        assertNull(ok.warnings());
+        assertFalse(json.contains("warnings"), json);
+
+        RenderResult warned = RenderResult.rendered(job, "w1", "m", new RenderResult.Timings(1, 2, 3, 4, 11),
+                List.of("prompt: 85 CLIP tokens, truncated to 77"));
+        assertEquals(warned, Json.renderResult(Json.toBytes(warned)));
+        assertTrue(Json.toJson(warned).endsWith(",\"warnings\":[\"prompt: 85 CLIP tokens, truncated to 77\"]}"),
+                Json.toJson(warned));
+        assertNull(RenderResult.rendered(job, "w1", "m", null, List.of()).warnings());
+
+        // Written before results had warnings: still decodes, with none.
+        RenderResult old = Json.renderResult(utf8("""
+                {"schemaVersion":1,"batchId":"b1","index":0,"jobId":"b1/0000","status":"rendered","objectKey":"k",
+                 "workerId":"w1","timings":{"encodeMs":1,"denoiseMs":2,"decodeMs":3,"uploadMs":4,"totalMs":11},
+                 "attempt":1}"""));
+        assertEquals(ok, old);
+
         RenderResult failed = RenderResult.failed(job.withAttempt(3), "w2", "out of memory");
         assertEquals(failed, Json.renderResult(Json.toBytes(failed)));
         assertEquals(3, failed.attempt());
@@ -167,6 +184,9 @@ class JsonTest {
                 BatchEvent.progress("b1", 1, 4),
                 BatchEvent.stepProgress("b1", 1, 4, "b1/0001", 3, 15),
                 BatchEvent.completed("b1", "latentfarm", List.of("k0", "k1", "k2", "k3"), "g", "m"),
+                BatchEvent.completed("b1", "latentfarm", List.of("k0"), "g", "m",
+                        List.of("negativePrompt: 80 CLIP tokens, truncated to 77", "prompt: 85 CLIP tokens, truncated to 77")),
+                BatchEvent.progress("b1", 2, 4, List.of("prompt: 85 CLIP tokens, truncated to 77")),
                 BatchEvent.failed("b1", "image 2 failed 3 times"),
                 BatchEvent.cancelled("b1", "by user"));
         for (BatchEvent event : events) {
@@ -177,6 +197,9 @@ class JsonTest {
                         + " 1..150\",\"violations\":[{\"field\":\"steps\",\"message\":\"0 is outside 1..150\"}]}",
                 Json.toJson(events.get(1)));
         assertEquals(4, events.get(0).total());
+        assertFalse(Json.toJson(events.get(4)).contains("warnings"));
+        assertNull(BatchEvent.completed("b1", "latentfarm", List.of("k0"), "g", "m", List.of()).warnings());
+        assertEquals(2, events.get(5).warnings().size());
         assertFalse(BatchEvent.Type.PROGRESS.isFinal());
         assertTrue(BatchEvent.Type.COMPLETED.isFinal());
     }

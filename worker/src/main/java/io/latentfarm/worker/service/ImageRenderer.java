@@ -1,5 +1,6 @@
 package io.latentfarm.worker.service;
 
+import io.latentfarm.common.message.RenderJob;
 import io.latentfarm.worker.pipeline.GenerationRequest;
 import io.latentfarm.worker.pipeline.ProgressListener;
 import io.latentfarm.worker.pipeline.RenderedImage;
@@ -19,6 +20,15 @@ public interface ImageRenderer extends AutoCloseable {
      *                 exception propagates out of this call)
      */
     List<RenderedImage> render(GenerationRequest request, int[] indices, ProgressListener listener);
+
+    /**
+     * What the user should know about how this renderer reads the job, one line each naming the
+     * field, like the request validator's messages (e.g. {@code prompt: 85 CLIP tokens, truncated to 77}).
+     * Never fails the job: an implementation that cannot tell returns none.
+     */
+    default List<String> warnings(RenderJob job) {
+        return List.of();
+    }
 
     /** The model's label, written into results, PNG parameters and manifests (e.g. its folder name). */
     String modelId();

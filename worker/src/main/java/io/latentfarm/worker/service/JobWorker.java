@@ -416,9 +416,19 @@ public final class JobWorker implements AutoCloseable {
                     ms(rendered - lastStep[0]) + ms(uploadStart - encodeStart), ms(uploaded - uploadStart),
                     ms(uploaded - start));
             send(new ProducerRecord<>(topics.results(), job.batchId(),
-                    Json.toBytes(RenderResult.rendered(job, settings.workerId(), model, timings))));
+                    Json.toBytes(RenderResult.rendered(job, settings.workerId(), model, timings, warnings(job)))));
             this.rendered.incrementAndGet();
             LOG.info("worker {}: rendered {} in {} ms", settings.workerId(), job.jobId(), ms(uploaded - start));
+        }
+    }
+
+    /** The renderer's warnings about the job; best effort, they never fail or hold up a rendered image. */
+    private List<String> warnings(RenderJob job) {
+        try {
+            return renderer.warnings(job);
+        } catch (RuntimeException e) {
+            LOG.warn("worker {}: no warnings for {}: {}", settings.workerId(), job.jobId(), e.toString());
+            return List.of();
         }
     }
 

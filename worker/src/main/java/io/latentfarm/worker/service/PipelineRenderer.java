@@ -1,12 +1,16 @@
 package io.latentfarm.worker.service;
 
+import io.latentfarm.common.message.RenderJob;
 import io.latentfarm.worker.pipeline.GenerationRequest;
 import io.latentfarm.worker.pipeline.PipelineOptions;
 import io.latentfarm.worker.pipeline.ProgressListener;
 import io.latentfarm.worker.pipeline.RenderedImage;
 import io.latentfarm.worker.pipeline.StableDiffusionPipeline;
+import io.latentfarm.worker.text.ClipTokenizer;
+import io.latentfarm.worker.text.ClipTokens;
 
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
 
@@ -32,6 +36,29 @@ public final class PipelineRenderer implements ImageRenderer {
     @Override
     public List<RenderedImage> render(GenerationRequest request, int[] indices, ProgressListener listener) {
         return pipeline.generate(request, indices, listener);
+    }
+
+    /**
+     * The texts the text encoder will not see whole: like diffusers, the pipeline cuts them to the
+     * tokenizer's {@code model_max_length}. The negative prompt only counts with classifier-free
+     * guidance (guidance above 1), the only time it is encoded.
+     */
+    @Override
+    public List<String> warnings(RenderJob job) {
+        List<String> out = new ArrayList<>();
+        addTruncation(out, "prompt", job.prompt());
+        if (job.guidance() > 1.0) {
+            addTruncation(out, "negativePrompt", job.negativePrompt());
+        }
+        return out;
+    }
+
+    private void addTruncation(List<String> out, String field, String text) {
+        ClipTokenizer tokenizer = pipeline.tokenizer();
+        ClipTokens tokens = tokenizer.encode(text);
+        if (tokens.truncated()) {
+            out.add(field + ": " + tokens.tokens() + " CLIP tokens, truncated to " + tokenizer.maxLength());
+        }
     }
 
     @Override

@@ -42,6 +42,7 @@ import java.util.concurrent.atomic.AtomicInteger;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
@@ -69,7 +70,7 @@ class JobWorkerTest {
         if (kafka != null) kafka.close();
     }
 
-    /** Flat images; throws for the prompt "boom"; sleeps {@code stepMillis} per step. */
+    /** Flat images; throws for the prompt "boom"; sleeps {@code stepMillis} per step; one warning per job. */
     static final class StandIn implements ImageRenderer {
         final AtomicInteger calls = new AtomicInteger();
         final long stepMillis;
@@ -103,6 +104,11 @@ class JobWorkerTest {
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
             }
+        }
+
+        @Override
+        public List<String> warnings(RenderJob job) {
+            return List.of("prompt: read by a stand-in: " + job.prompt());
         }
 
         @Override
@@ -196,6 +202,8 @@ class JobWorkerTest {
             assertEquals(RenderResult.Status.RENDERED, ok.status());
             assertEquals("stand-in", ok.model());
             assertEquals("w1", ok.workerId());
+            assertEquals(List.of("prompt: read by a stand-in: fine"), ok.warnings());
+            assertNull(failed.warnings());
             byte[] png = store.get(ok.objectKey());
             assertEquals(64, Png.decode(png).width());
             assertTrue(Png.readParameters(png).orElseThrow().contains("Model: stand-in"));
