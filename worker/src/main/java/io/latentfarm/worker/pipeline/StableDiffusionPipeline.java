@@ -23,7 +23,7 @@ import io.latentfarm.worker.vae.VaeConfig;
 
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 
@@ -115,8 +115,10 @@ public final class StableDiffusionPipeline implements AutoCloseable {
         request.validate();
         int[] all = new int[request.batchSize()];
         for (int i = 0; i < all.length; i++) all[i] = i;
-        return denoiseAndDecode(request, all, new TorchGenerator(request.seed()),
-                listener == null ? ProgressListener.NONE : listener);
+        try (NDManager call = manager.newSubManager()) {
+            return denoiseAndDecode(request, all, new TorchGenerator(request.seed()),
+                    listener == null ? ProgressListener.NONE : listener, new PromptEmbeddings(call));
+        }
     }
 
     /**
@@ -136,21 +138,25 @@ public final class StableDiffusionPipeline implements AutoCloseable {
             }
         }
         List<RenderedImage> out = new ArrayList<>();
-        for (int j = 0; j < indices.length; j++) {
-            int done = j;
-            ProgressListener overall = new ProgressListener() {
-                @Override
-                public void onStep(int step, int total) {
-                    progress.onStep(done * total + step, indices.length * total);
-                }
+        try (NDManager call = manager.newSubManager()) {
+            // each prompt is encoded once for all the images of the call
+            PromptEmbeddings texts = new PromptEmbeddings(call);
+            for (int j = 0; j < indices.length; j++) {
+                int done = j;
+                ProgressListener overall = new ProgressListener() {
+                    @Override
+                    public void onStep(int step, int total) {
+                        progress.onStep(done * total + step, indices.length * total);
+                    }
 
-                @Override
-                public void onLatents(int step, NDArray latents) {
-                    progress.onLatents(step, latents);
-                }
-            };
-            TorchGenerator row = new TorchGenerator(request.seed()).batchRow(n, indices[j]);
-            out.addAll(denoiseAndDecode(request, new int[]{indices[j]}, row, overall));
+                    @Override
+                    public void onLatents(int step, NDArray latents) {
+                        progress.onLatents(step, latents);
+                    }
+                };
+                TorchGenerator row = new TorchGenerator(request.seed()).batchRow(n, indices[j]);
+                out.addAll(denoiseAndDecode(request, new int[]{indices[j]}, row, overall, texts));
+            }
         }
         return out;
     }
@@ -160,7 +166,7 @@ public final class StableDiffusionPipeline implements AutoCloseable {
      * shape (the full generator for the whole batch, a batch-row view for one image).
      */
     private List<RenderedImage> denoiseAndDecode(GenerationRequest request, int[] indices, TorchGenerator generator,
-                                                 ProgressListener progress) {
+                                                 ProgressListener progress, PromptEmbeddings texts) {
         int k = indices.length;
         boolean cfg = request.classifierFreeGuidance();
         try (Scheduler scheduler = Schedulers.create(
@@ -168,7 +174,7 @@ public final class StableDiffusionPipeline implements AutoCloseable {
              NDManager job = manager.newSubManager()) {
             scheduler.setTimesteps(request.steps());
             double[] timesteps = scheduler.timesteps();
-            NDArray embeddings = encodePrompts(job, request, indices, cfg);
+            NDArray embeddings = encodePrompts(job, request, indices, cfg, texts);
             Shape latentShape = new Shape(k, unetInChannels(), request.height() / 8, request.width() / 8);
             NDArray noise = generator.randn(job, latentShape);
             NDArray latents = noise.mul((float) scheduler.initNoiseSigma());
@@ -214,26 +220,43 @@ public final class StableDiffusionPipeline implements AutoCloseable {
     }
 
     /** [uncond rows; cond rows] (or cond rows alone without guidance), one row per image. */
-    private NDArray encodePrompts(NDManager job, GenerationRequest request, int[] indices, boolean cfg) {
-        Map<String, NDArray> byPrompt = new LinkedHashMap<>();
+    private NDArray encodePrompts(NDManager job, GenerationRequest request, int[] indices, boolean cfg,
+                                  PromptEmbeddings texts) {
         NDList rows = new NDList();
-        NDArray uncond = cfg ? encode(job, request.negativePrompt()) : null;
         if (cfg) {
+            NDArray uncond = texts.get(request.negativePrompt());
             for (int ignored : indices) rows.add(uncond);
         }
         for (int i : indices) {
-            rows.add(byPrompt.computeIfAbsent(request.promptOf(i), p -> encode(job, p)));
+            rows.add(texts.get(request.promptOf(i)));
         }
-        NDArray all = rows.size() == 1 ? rows.get(0) : NDArrays.concat(rows);
-        return toCompute(all);
+        if (rows.size() == 1) {
+            return rows.get(0);
+        }
+        NDArray all = NDArrays.concat(rows);
+        all.attach(job);
+        return all;
     }
 
-    private NDArray encode(NDManager job, String prompt) {
-        long[] ids = tokenizer.encode(prompt).ids();
-        NDArray idArray = job.create(ids, new Shape(1, ids.length));
-        NDArray hidden = textEncoder.forward(idArray);
-        hidden.attach(job);
-        return hidden;
+    /** Text embeddings [1, 77, D] in the compute dtype, one per distinct prompt, for one call. */
+    private final class PromptEmbeddings {
+        private final NDManager call;
+        private final Map<String, NDArray> byPrompt = new HashMap<>();
+
+        PromptEmbeddings(NDManager call) {
+            this.call = call;
+        }
+
+        NDArray get(String prompt) {
+            return byPrompt.computeIfAbsent(prompt, p -> {
+                try (NDManager scratch = call.newSubManager()) {
+                    long[] ids = tokenizer.encode(p).ids();
+                    NDArray hidden = toCompute(textEncoder.forward(scratch.create(ids, new Shape(1, ids.length))));
+                    hidden.attach(call);
+                    return hidden;
+                }
+            });
+        }
     }
 
     private RenderedImage decode(NDManager job, NDArray latents, int row, int index, GenerationRequest request) {
