@@ -120,4 +120,27 @@ class UNetTest {
         assertTrue(assertThrows(ModelException.class, () -> UNetConfig.fromJson(bad)).getMessage()
                 .contains("attention_head_dim"));
     }
+
+    /**
+     * The other projection setting and per-block heads run too: the fixture's architecture with
+     * linear proj_in/proj_out and a head count per block, on random weights.
+     */
+    @Test
+    void linearProjectionAndPerBlockHeadsRun() throws Exception {
+        var json = new com.fasterxml.jackson.databind.ObjectMapper();
+        var node = (com.fasterxml.jackson.databind.node.ObjectNode) ModelFolder.open(Reference.tinyModel()).config("unet");
+        node.put("use_linear_projection", true);
+        node.set("attention_head_dim", json.readTree("[2, 4, 4, 8]"));
+        UNetConfig cfg = UNetConfig.fromJson(node);
+        io.latentfarm.worker.model.RandomWeights random = new io.latentfarm.worker.model.RandomWeights(true);
+        try (NDManager m = NDManager.newBaseManager()) {
+            UNet2DConditionModel unet = new UNet2DConditionModel(cfg, new Weights(random, m, DataType.FLOAT32));
+            assertArrayEquals(new long[]{32, 32}, random.recorded().get("down_blocks.0.attentions.0.proj_in.weight"),
+                    "a linear proj_in is [out, in]");
+            NDArray out = unet.forward(m.randomNormal(new Shape(2, 4, 8, 16)), m.create(new float[]{999f, 1f}),
+                    m.randomNormal(new Shape(2, 77, cfg.crossAttentionDim()[0])));
+            assertEquals(new Shape(2, 4, 8, 16), out.getShape());
+            for (float v : out.toFloatArray()) assertTrue(Float.isFinite(v));
+        }
+    }
 }
