@@ -84,7 +84,7 @@ final class CancelCommand implements Callable<Integer> {
         }
     }
 
-    /** The batch's cancelled event, or the rejection of the cancel; other events (a completion that came first) pass. */
+    /** The batch's cancelled event, or the rejection of the cancel; others (a completion that came first) pass. */
     private Optional<BatchEvent> awaitAnswer(BatchClient.Events events) {
         long deadline = System.nanoTime() + timeout.toNanos();
         while (System.nanoTime() < deadline) {

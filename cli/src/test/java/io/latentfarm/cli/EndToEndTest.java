@@ -293,7 +293,8 @@ class EndToEndTest {
             long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
             boolean accepted = false;
             while (!accepted && System.nanoTime() < deadline) {
-                accepted = events.poll(Duration.ofMillis(100)).stream().anyMatch(e -> e.type() == BatchEvent.Type.ACCEPTED);
+                accepted = events.poll(Duration.ofMillis(100)).stream()
+                        .anyMatch(e -> e.type() == BatchEvent.Type.ACCEPTED);
             }
             assertTrue(accepted, "no accepted event");
 
@@ -314,8 +315,8 @@ class EndToEndTest {
             CliTestSupport.Run again = CliTestSupport.run("cancel", "--bootstrap", bootstrap, "--topic-prefix", prefix,
                     "to-cancel", "--wait", "--timeout", "PT60S");
             assertEquals(BatchWatch.EXIT_REJECTED, again.code(), again.out() + again.err());
-            assertTrue(again.err().contains("cannot cancel batch to-cancel: batchId: batch \"to-cancel\" is already cancelled"),
-                    again.err());
+            assertTrue(again.err().contains(
+                    "cannot cancel batch to-cancel: batchId: batch \"to-cancel\" is already cancelled"), again.err());
             // The refused cancel does not change what status says.
             assertTrue(CliTestSupport.run("status", "--bootstrap", bootstrap, "--topic-prefix", prefix, "to-cancel")
                     .err().contains("cancelled: wrong prompt"));
@@ -363,7 +364,7 @@ class EndToEndTest {
         }
     }
 
-    /** Waits until the group has committed offsets past every record of the topic (jobs end with a transaction marker). */
+    /** Waits until the group has committed offsets past every record of the topic (not its transaction markers). */
     static void awaitConsumed(String group, String topic) throws Exception {
         Map<TopicPartition, Long> last = new HashMap<>();
         for (ConsumerRecord<String, byte[]> r : readAll(topic)) {

@@ -423,7 +423,8 @@ public final class Coordinator implements AutoCloseable {
         int home = Partitions.of(batchId, partitions);
         if (record.partition() != home) {
             // Only the owner of the batch's home partition knows its state.
-            producer.send(new ProducerRecord<>(topics.requests(), home, batchId, Json.toBytes(cancel.withBatchId(batchId))));
+            producer.send(new ProducerRecord<>(topics.requests(), home, batchId,
+                    Json.toBytes(cancel.withBatchId(batchId))));
             return;
         }
         BatchState state = tx.get(batchId);
@@ -440,7 +441,8 @@ public final class Coordinator implements AutoCloseable {
         event(cancelled);
         producer.send(new ProducerRecord<>(topics.cancels(), batchId, Json.toBytes(cancelled)));
         tx.put(state.cancelled(System.currentTimeMillis(), reason));
-        LOG.info("coordinator: cancelled batch {} ({} of {} images in): {}", batchId, state.done(), state.total(), reason);
+        LOG.info("coordinator: cancelled batch {} ({} of {} images in): {}", batchId, state.done(), state.total(),
+                reason);
     }
 
     private void reject(Tx tx, String batchId, List<Violation> violations) {

@@ -268,7 +268,8 @@ class CoordinatorTest {
                 assertEquals("batchId: batch \"b-cancel\" is already cancelled; only a running batch can be cancelled",
                         again.reason());
                 BatchEvent never = awaitFinal(client, "b-never", new ArrayList<>());
-                assertEquals("batchId: no batch \"b-never\" to cancel (none was accepted with this id)", never.reason());
+                assertEquals("batchId: no batch \"b-never\" to cancel (none was accepted with this id)",
+                        never.reason());
                 BatchEvent odd = awaitFinal(client, "b-odd", new ArrayList<>());
                 assertEquals("type", odd.violations().get(0).field(), odd.reason());
 
@@ -289,7 +290,8 @@ class CoordinatorTest {
                         .findFirst().orElseThrow(), false);
                 awaitConsumed(s.groupId(), topics.results());
                 // Past the re-issue deadline (1 s) plus a tick (1 s) since the cancel: nothing was re-issued.
-                Thread.sleep(Math.max(0, Duration.ofMillis(2200).minusNanos(System.nanoTime() - cancelledAt).toMillis()));
+                long sinceCancel = System.nanoTime() - cancelledAt;
+                Thread.sleep(Math.max(0, Duration.ofMillis(2200).minusNanos(sinceCancel).toMillis()));
                 assertEquals(BatchState.Status.CANCELLED, second.batch("b-cancel").orElseThrow().status());
                 assertEquals(2, second.batch("b-cancel").orElseThrow().done());
             }

@@ -300,7 +300,8 @@ class JobWorkerTest {
         produce(t, job("kept", 0, 1, "rendered", 2));
         produce(t, job("later", 0, 1, "cut short", 100));
         StandIn renderer = new StandIn(30);
-        try (JobWorker worker = new JobWorker(settings(t, "w4", Duration.ofSeconds(5), null), renderer, store).start()) {
+        WorkerSettings settings = settings(t, "w4", Duration.ofSeconds(5), null);
+        try (JobWorker worker = new JobWorker(settings, renderer, store).start()) {
             long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
             while (!"later/0000".equals(worker.status().currentJob()) && System.nanoTime() < deadline) {
                 Thread.sleep(20);
