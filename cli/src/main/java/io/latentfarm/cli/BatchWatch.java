@@ -19,6 +19,7 @@ final class BatchWatch {
     static final int EXIT_REJECTED = 2;
     static final int EXIT_FAILED = 3;
     static final int EXIT_TIMEOUT = 4;
+    static final int EXIT_CANCELLED = 5;
 
     private BatchWatch() {
     }
@@ -48,7 +49,7 @@ final class BatchWatch {
 
     /**
      * Prints the outcome, a completed batch's warnings too (one line each); returns the exit code
-     * (0 only for completed).
+     * (0 only for completed; 2 rejected, 3 failed, 4 no outcome within the timeout, 5 cancelled).
      */
     static int report(String batchId, Optional<BatchEvent> last, Duration timeout, PrintWriter out, PrintWriter err) {
         if (last.isEmpty()) {
@@ -75,6 +76,11 @@ final class BatchWatch {
                 err.println("latentfarm: batch " + batchId + " rejected: " + e.reason());
                 err.flush();
                 return EXIT_REJECTED;
+            }
+            case CANCELLED -> {
+                err.println("latentfarm: batch " + batchId + " cancelled: " + e.reason());
+                err.flush();
+                return EXIT_CANCELLED;
             }
             default -> {
                 err.println("latentfarm: batch " + batchId + " " + e.type().name().toLowerCase() + ": " + e.reason());

@@ -15,6 +15,7 @@ import picocli.CommandLine.Command;
                 BenchCommand.class,
                 SubmitCommand.class,
                 StatusCommand.class,
+                CancelCommand.class,
                 FetchCommand.class,
                 LocalCommand.class,
         })

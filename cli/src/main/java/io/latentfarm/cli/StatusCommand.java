@@ -16,7 +16,8 @@ import java.util.concurrent.Callable;
 
 /** {@code latentfarm status BATCH}: where a batch stands, from its events on the events topic. */
 @Command(name = "status", mixinStandardHelpOptions = true,
-        description = "Show a batch's state from its events: accepted, images done, completed (with object keys), rejected or failed.")
+        description = "Show a batch's state from its events: accepted, images done, completed (with object keys), "
+                + "rejected, failed or cancelled.")
 final class StatusCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
@@ -48,10 +49,9 @@ final class StatusCommand implements Callable<Integer> {
                     + ", " + first.request().steps() + " steps, " + first.request().width() + "x"
                     + first.request().height());
         }
-        Optional<BatchEvent> last = events.stream().filter(e -> e.type().isFinal()).reduce((a, b) -> b);
-        if (last.isPresent()) {
-            int code = BatchWatch.report(batchId, last, Duration.ZERO, out, err);
-            return code;
+        Optional<BatchEvent> outcome = outcome(events);
+        if (outcome.isPresent()) {
+            return BatchWatch.report(batchId, outcome, Duration.ZERO, out, err);
         }
         BatchEvent latest = events.get(events.size() - 1);
         int done = events.stream().filter(e -> e.type() == BatchEvent.Type.PROGRESS && e.jobId() == null && e.done() != null)
@@ -62,5 +62,19 @@ final class StatusCommand implements Callable<Integer> {
                 ? "; " + latest.jobId() + " at step " + latest.step() + "/" + latest.steps() : ""));
         out.flush();
         return 0;
+    }
+
+    /**
+     * How the batch ended: its first completed, failed or cancelled event. A {@code rejected} event
+     * is the outcome only of a batch never accepted: one after that refused a later request with
+     * the same id (another batch under this id, or a cancel of a batch already over).
+     */
+    static Optional<BatchEvent> outcome(List<BatchEvent> events) {
+        Optional<BatchEvent> ended = events.stream()
+                .filter(e -> e.type().isFinal() && e.type() != BatchEvent.Type.REJECTED).findFirst();
+        if (ended.isPresent() || events.stream().anyMatch(e -> e.type() == BatchEvent.Type.ACCEPTED)) {
+            return ended;
+        }
+        return events.stream().filter(e -> e.type() == BatchEvent.Type.REJECTED).reduce((a, b) -> b);
     }
 }

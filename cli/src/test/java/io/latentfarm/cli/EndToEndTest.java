@@ -24,6 +24,7 @@ import org.apache.kafka.clients.admin.ConsumerGroupDescription;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.consumer.OffsetAndMetadata;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.StringDeserializer;
@@ -36,10 +37,12 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
@@ -271,6 +274,63 @@ class EndToEndTest {
     }
 
     /**
+     * {@code latentfarm cancel --wait} on a batch no worker has taken yet: it answers cancelled, the
+     * {@code submit --wait} following the batch exits with "cancelled: <reason>", {@code status}
+     * says so, a second cancel is refused (exit 2), and a worker started afterwards renders none of
+     * its images.
+     */
+    @Test
+    void cancelFromTheCliEndsTheBatchAndWorkersSkipItsJobs() throws Exception {
+        String prefix = "e5.";
+        String bootstrap = kafka.bootstrapServers();
+        try (Coordinator coordinator = new Coordinator(coordinatorSettings(prefix, 3), store).start();
+             BatchClient client = new BatchClient(bootstrap, new Topics(prefix));
+             BatchClient.Events events = client.events("to-cancel", true)) {
+            CompletableFuture<CliTestSupport.Run> submit = CompletableFuture.supplyAsync(() -> CliTestSupport.run(
+                    "submit", "--bootstrap", bootstrap, "--topic-prefix", prefix, "--prompt", "a lighthouse",
+                    "--count", "3", "--steps", "2", "--width", "64", "--height", "64", "--batch-id", "to-cancel",
+                    "--wait", "--timeout", "PT60S"));
+            long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+            boolean accepted = false;
+            while (!accepted && System.nanoTime() < deadline) {
+                accepted = events.poll(Duration.ofMillis(100)).stream()
+                        .anyMatch(e -> e.type() == BatchEvent.Type.ACCEPTED);
+            }
+            assertTrue(accepted, "no accepted event");
+
+            CliTestSupport.Run cancel = CliTestSupport.run("cancel", "--bootstrap", bootstrap, "--topic-prefix", prefix,
+                    "to-cancel", "--reason", "wrong prompt", "--wait", "--timeout", "PT60S");
+            assertEquals(0, cancel.code(), cancel.out() + cancel.err());
+            assertTrue(cancel.out().contains("cancelled: batch to-cancel (wrong prompt)"), cancel.out());
+
+            CliTestSupport.Run submitted = submit.get(60, TimeUnit.SECONDS);
+            assertEquals(BatchWatch.EXIT_CANCELLED, submitted.code(), submitted.out() + submitted.err());
+            assertTrue(submitted.err().contains("cancelled: wrong prompt"), submitted.err());
+
+            CliTestSupport.Run status = CliTestSupport.run("status", "--bootstrap", bootstrap, "--topic-prefix", prefix,
+                    "to-cancel");
+            assertEquals(BatchWatch.EXIT_CANCELLED, status.code(), status.out() + status.err());
+            assertTrue(status.err().contains("cancelled: wrong prompt"), status.err());
+
+            CliTestSupport.Run again = CliTestSupport.run("cancel", "--bootstrap", bootstrap, "--topic-prefix", prefix,
+                    "to-cancel", "--wait", "--timeout", "PT60S");
+            assertEquals(BatchWatch.EXIT_REJECTED, again.code(), again.out() + again.err());
+            assertTrue(again.err().contains(
+                    "cannot cancel batch to-cancel: batchId: batch \"to-cancel\" is already cancelled"), again.err());
+            // The refused cancel does not change what status says.
+            assertTrue(CliTestSupport.run("status", "--bootstrap", bootstrap, "--topic-prefix", prefix, "to-cancel")
+                    .err().contains("cancelled: wrong prompt"));
+
+            try (JobWorker worker = new JobWorker(workerSettings(prefix, "w-e5"), renderer, store).start()) {
+                awaitConsumed("workers-" + prefix, new Topics(prefix).jobs());
+                assertEquals(3, worker.status().skipped());
+                assertEquals(0, worker.status().rendered());
+            }
+            assertEquals(List.of(), store.list("batches/to-cancel/"));
+        }
+    }
+
+    /**
      * {@code latentfarm local} with the tiny random model: says so, writes images, grid and manifest,
      * and warns that the long prompt was truncated.
      */
@@ -301,6 +361,27 @@ class EndToEndTest {
                 Thread.sleep(200);
             }
             throw new AssertionError("group " + group + " did not reach " + members + " members with partitions");
+        }
+    }
+
+    /** Waits until the group has committed offsets past every record of the topic (not its transaction markers). */
+    static void awaitConsumed(String group, String topic) throws Exception {
+        Map<TopicPartition, Long> last = new HashMap<>();
+        for (ConsumerRecord<String, byte[]> r : readAll(topic)) {
+            last.merge(new TopicPartition(r.topic(), r.partition()), r.offset(), Math::max);
+        }
+        try (Admin admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers()))) {
+            long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+            while (System.nanoTime() < deadline) {
+                Map<TopicPartition, OffsetAndMetadata> at = admin.listConsumerGroupOffsets(group)
+                        .partitionsToOffsetAndMetadata().get();
+                if (last.entrySet().stream().allMatch(e -> at.get(e.getKey()) != null
+                        && at.get(e.getKey()).offset() > e.getValue())) {
+                    return;
+                }
+                Thread.sleep(100);
+            }
+            throw new AssertionError("group " + group + " did not consume " + topic + " past " + last);
         }
     }
 

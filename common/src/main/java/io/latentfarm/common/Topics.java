@@ -63,8 +63,17 @@ public record Topics(String prefix) {
         return prefix + "batches";
     }
 
+    /**
+     * Cancelled batches, keyed by batch id (value: the {@code cancelled} event): a small compacted
+     * topic the coordinator writes in the same transaction as the cancellation, and every worker
+     * reads whole, to skip the jobs of those batches.
+     */
+    public String cancels() {
+        return prefix + "cancels";
+    }
+
     /** Every topic this project uses. */
     public List<String> all() {
-        return List.of(requests(), jobs(), results(), events(), jobsDlq(), batchState());
+        return List.of(requests(), jobs(), results(), events(), jobsDlq(), batchState(), cancels());
     }
 }

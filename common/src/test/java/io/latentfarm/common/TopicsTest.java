@@ -16,12 +16,14 @@ class TopicsTest {
         assertEquals("latentfarm.results", t.results());
         assertEquals("latentfarm.events", t.events());
         assertEquals("latentfarm.jobs.dlq", t.jobsDlq());
-        assertEquals(6, t.all().size());
+        assertEquals("latentfarm.cancels", t.cancels());
+        assertEquals(7, t.all().size());
     }
 
     @Test
     void prefixIsConfigurable() {
-        assertEquals(List.of("requests", "jobs", "results", "events", "jobs.dlq", "batches"), new Topics("").all());
+        assertEquals(List.of("requests", "jobs", "results", "events", "jobs.dlq", "batches", "cancels"),
+                new Topics("").all());
         assertEquals("staging-lf.jobs", new Topics("staging-lf.").jobs());
     }
 

@@ -3,6 +3,7 @@ package io.latentfarm.coordinator;
 import io.latentfarm.common.BatchIds;
 import io.latentfarm.common.Topics;
 import io.latentfarm.common.message.BatchEvent;
+import io.latentfarm.common.message.CancelRequest;
 import io.latentfarm.common.message.Json;
 import io.latentfarm.common.message.MessageDecodeException;
 import io.latentfarm.common.message.RenderRequest;
@@ -58,6 +59,19 @@ public final class BatchClient implements AutoCloseable {
         RenderRequest withId = request.batchId() != null ? request : request.withBatchId(BatchIds.newId());
         send(withId.batchId(), Json.toBytes(withId));
         return withId;
+    }
+
+    /**
+     * Asks the coordinator to cancel a running batch: a {@link CancelRequest} on the requests topic,
+     * keyed by the batch id. The answer is the batch's {@code cancelled} event, or a {@code rejected}
+     * one when there is no such batch or it is not running.
+     *
+     * @param reason for the {@code cancelled} event; null: a default
+     */
+    public CancelRequest cancel(String batchId, String reason) {
+        CancelRequest cancel = CancelRequest.of(BatchIds.requireValid(batchId), reason);
+        send(batchId, Json.toBytes(cancel));
+        return cancel;
     }
 
     /** Sends raw bytes to the requests topic (any JSON, valid or not), keyed by {@code key}. */

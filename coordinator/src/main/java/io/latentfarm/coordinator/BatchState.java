@@ -21,6 +21,8 @@ import java.util.Objects;
  * @param attempts       per image, the attempt most recently issued
  * @param images         per image, its result once rendered (null entries: still missing)
  * @param lastProgressAt when the batch last moved (accepted, an image in, jobs re-issued), epoch ms
+ * @param reason         why it failed or was cancelled
+ * @param completedAt    when it completed, failed or was cancelled, epoch ms
  */
 @JsonPropertyOrder({"schemaVersion", "batchId", "status", "done", "total", "reason", "acceptedAt", "lastProgressAt",
         "completedAt", "bucket", "gridKey", "manifestKey", "attempts", "images", "request"})
@@ -31,7 +33,8 @@ public record BatchState(int schemaVersion, String batchId, Status status, Rende
     public enum Status {
         @JsonProperty("running") RUNNING,
         @JsonProperty("completed") COMPLETED,
-        @JsonProperty("failed") FAILED
+        @JsonProperty("failed") FAILED,
+        @JsonProperty("cancelled") CANCELLED
     }
 
     /**
@@ -120,6 +123,12 @@ public record BatchState(int schemaVersion, String batchId, Status status, Rende
 
     public BatchState failed(long now, String why) {
         return new BatchState(schemaVersion, batchId, Status.FAILED, request, acceptedAt, now, attempts, images,
+                why, now, bucket, gridKey, manifestKey);
+    }
+
+    /** Cancelled: the images already in stay listed; no grid, no manifest. */
+    public BatchState cancelled(long now, String why) {
+        return new BatchState(schemaVersion, batchId, Status.CANCELLED, request, acceptedAt, now, attempts, images,
                 why, now, bucket, gridKey, manifestKey);
     }
 }

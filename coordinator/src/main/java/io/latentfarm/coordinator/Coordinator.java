@@ -6,6 +6,7 @@ import io.latentfarm.common.image.Grid;
 import io.latentfarm.common.image.Png;
 import io.latentfarm.common.image.RgbImage;
 import io.latentfarm.common.message.BatchEvent;
+import io.latentfarm.common.message.CancelRequest;
 import io.latentfarm.common.message.Json;
 import io.latentfarm.common.message.MessageDecodeException;
 import io.latentfarm.common.message.RenderJob;
@@ -51,6 +52,7 @@ import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
@@ -86,6 +88,14 @@ import java.util.concurrent.atomic.AtomicBoolean;
  *
  * <p>Grid and manifest are uploaded before the transaction that records the completion commits; a
  * retry after a failure rewrites them (the grid with the same bytes).
+ *
+ * <h2>Cancelling</h2>
+ * A {@link CancelRequest} on the requests topic (told apart by its {@code type}) for a running batch
+ * marks its state cancelled, emits its one {@code cancelled} event and writes that event to the
+ * compacted cancels topic, from which workers learn to skip the batch's jobs, all in the same
+ * transaction as everything else. A batch not running takes no more results, re-issues or
+ * events, so it is never completed afterwards. A cancel that cannot apply (no such batch, or one
+ * already completed, failed or cancelled) gets a {@code rejected} event saying so.
  */
 public final class Coordinator implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(Coordinator.class);
@@ -136,6 +146,9 @@ public final class Coordinator implements AutoCloseable {
                     ? TopicSetup.ensure(admin, topics, settings.partitions(), settings.jobPartitions(), (short) 0)
                     : describePartitions(admin, topics.requests());
             jobPartitions = describePartitions(admin, topics.jobs());
+            if (!settings.createTopics()) {
+                describePartitions(admin, topics.cancels()); // fail now, not at the first cancel
+            }
         }
         producer = new KafkaProducer<>(producerConfig(), new StringSerializer(), new ByteArraySerializer());
         producer.initTransactions();
@@ -310,16 +323,24 @@ public final class Coordinator implements AutoCloseable {
 
     private void onRequest(Tx tx, ConsumerRecord<String, byte[]> record) {
         String keyId = BatchIds.isValid(record.key()) ? record.key() : null;
+        String type = Json.requestType(record.value());
+        if (CancelRequest.TYPE.equals(type)) {
+            onCancel(tx, record, keyId);
+            return;
+        }
+        if (type != null && !RenderRequest.TYPE.equals(type)) {
+            String message = "unknown request type \"" + type + "\"; expected \"" + RenderRequest.TYPE
+                    + "\" (or none) or \"" + CancelRequest.TYPE + "\"";
+            LOG.info("coordinator: request {} of unknown type: {}", describe(record), type);
+            reject(tx, keyId, List.of(new Violation("type", message)));
+            deadLetter(record, "type: " + message);
+            return;
+        }
         RenderRequest request;
         try {
             request = Json.renderRequest(record.value());
         } catch (MessageDecodeException | IllegalArgumentException e) {
-            String field = e instanceof MessageDecodeException d && d.field() != null ? d.field() : "request";
-            String message = e instanceof MessageDecodeException d && d.field() != null
-                    ? e.getMessage().substring(d.field().length() + 2) : e.getMessage();
-            LOG.info("coordinator: undecodable request {}: {}", describe(record), e.getMessage());
-            reject(tx, keyId, List.of(new Violation(field, message)));
-            deadLetter(record, e.getMessage());
+            rejectUndecodable(tx, record, keyId, e);
             return;
         }
         String batchId = request.batchId() != null ? request.batchId() : keyId != null ? keyId : BatchIds.newId();
@@ -359,6 +380,69 @@ public final class Coordinator implements AutoCloseable {
         }
         tx.put(state);
         LOG.info("coordinator: accepted batch {} ({} images)", batchId, request.imageCount());
+    }
+
+    private void rejectUndecodable(Tx tx, ConsumerRecord<String, byte[]> record, String keyId, RuntimeException e) {
+        String field = e instanceof MessageDecodeException d && d.field() != null ? d.field() : "request";
+        String message = e instanceof MessageDecodeException d && d.field() != null
+                ? e.getMessage().substring(d.field().length() + 2) : e.getMessage();
+        LOG.info("coordinator: undecodable request {}: {}", describe(record), e.getMessage());
+        reject(tx, keyId, List.of(new Violation(field, message)));
+        deadLetter(record, e.getMessage());
+    }
+
+    /**
+     * A running batch becomes cancelled: its state, its {@code cancelled} event and the record on
+     * the cancels topic (for the workers) join this transaction. Anything else is answered with a
+     * {@code rejected} event naming the field.
+     */
+    private void onCancel(Tx tx, ConsumerRecord<String, byte[]> record, String keyId) {
+        CancelRequest cancel;
+        try {
+            cancel = Json.cancelRequest(record.value());
+        } catch (MessageDecodeException | IllegalArgumentException e) {
+            rejectUndecodable(tx, record, keyId, e);
+            return;
+        }
+        String batchId = cancel.batchId() != null ? cancel.batchId() : keyId;
+        List<Violation> violations = new ArrayList<>();
+        if (batchId == null) {
+            violations.add(new Violation("batchId", "is required (in the message, or as the record key)"));
+        } else if (!BatchIds.isValid(batchId)) {
+            violations.add(new Violation("batchId", "\"" + batchId + "\" must be 1 to 64 of A-Z a-z 0-9 _ -"));
+        }
+        if (cancel.reason() != null && cancel.reason().length() > CancelRequest.MAX_REASON) {
+            violations.add(new Violation("reason", cancel.reason().length() + " characters; at most "
+                    + CancelRequest.MAX_REASON));
+        }
+        if (!violations.isEmpty()) {
+            LOG.info("coordinator: rejected cancel {}: {}", describe(record), violations);
+            reject(tx, BatchIds.isValid(batchId) ? batchId : keyId, violations);
+            return;
+        }
+        int home = Partitions.of(batchId, partitions);
+        if (record.partition() != home) {
+            // Only the owner of the batch's home partition knows its state.
+            producer.send(new ProducerRecord<>(topics.requests(), home, batchId,
+                    Json.toBytes(cancel.withBatchId(batchId))));
+            return;
+        }
+        BatchState state = tx.get(batchId);
+        if (state == null || !state.isRunning()) {
+            String why = state == null ? "no batch \"" + batchId + "\" to cancel (none was accepted with this id)"
+                    : "batch \"" + batchId + "\" is already " + state.status().name().toLowerCase(Locale.ROOT)
+                    + "; only a running batch can be cancelled";
+            LOG.info("coordinator: cancel refused: {}", why);
+            reject(tx, batchId, List.of(new Violation("batchId", why)));
+            return;
+        }
+        String reason = cancel.reasonOrDefault();
+        BatchEvent cancelled = BatchEvent.cancelled(batchId, reason);
+        event(cancelled);
+        producer.send(new ProducerRecord<>(topics.cancels(), batchId, Json.toBytes(cancelled)));
+        tx.put(state.cancelled(System.currentTimeMillis(), reason));
+        LOG.info("coordinator: cancelled batch {} ({} of {} images in): {}", batchId, state.done(), state.total(),
+                reason);
     }
 
     private void reject(Tx tx, String batchId, List<Violation> violations) {

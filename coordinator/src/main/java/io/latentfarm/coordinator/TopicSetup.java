@@ -48,6 +48,8 @@ public final class TopicSetup {
                     Map.of(TopicConfig.CLEANUP_POLICY_CONFIG, TopicConfig.CLEANUP_POLICY_COMPACT));
             addIfMissing(create, described, topics.jobs(), jobPartitions, replication, Map.of());
             addIfMissing(create, described, topics.jobsDlq(), 1, replication, Map.of());
+            addIfMissing(create, described, topics.cancels(), 1, replication,
+                    Map.of(TopicConfig.CLEANUP_POLICY_CONFIG, TopicConfig.CLEANUP_POLICY_COMPACT));
             if (!create.isEmpty()) {
                 try {
                     admin.createTopics(create).all().get(30, TimeUnit.SECONDS);

@@ -57,4 +57,17 @@ class BatchStateTest {
         assertTrue(new String(Json.toPrettyBytes(manifest), StandardCharsets.UTF_8).contains("\"workerId\" : \"w\""));
         assertFalse(new String(Json.toPrettyBytes(manifest), StandardCharsets.UTF_8).contains("warnings"));
     }
+
+    @Test
+    void cancelledStateKeepsItsImagesAndReasonAndRoundTrips() {
+        BatchState cancelled = BatchState.accepted(REQUEST, 1000).withImage(0, image(0, null), 1001)
+                .cancelled(1005, "wrong prompt");
+        assertEquals(BatchState.Status.CANCELLED, cancelled.status());
+        assertFalse(cancelled.isRunning());
+        assertEquals("wrong prompt", cancelled.reason());
+        assertEquals(1005L, cancelled.completedAt());
+        assertEquals(1, cancelled.done());
+        assertTrue(Json.toJson(cancelled).contains("\"status\":\"cancelled\""), Json.toJson(cancelled));
+        assertEquals(cancelled, Json.fromBytes(Json.toBytes(cancelled), BatchState.class));
+    }
 }

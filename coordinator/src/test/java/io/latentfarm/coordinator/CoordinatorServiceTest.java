@@ -19,7 +19,10 @@ import java.util.Map;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-/** The Micronaut service around the coordinator: configuration, health, {@code GET /batches/{id}}. */
+/**
+ * The Micronaut service around the coordinator: configuration, health, {@code GET /batches/{id}}
+ * (of a completed and of a cancelled batch).
+ */
 class CoordinatorServiceTest {
     private final HttpClient http = HttpClient.newHttpClient();
 
@@ -38,7 +41,7 @@ class CoordinatorServiceTest {
                 "latentfarm.coordinator.transactional-id", "svc-coordinator");
         try (EmbeddedServer server = ApplicationContext.run(EmbeddedServer.class, props, "coordinator");
              FakeWorker worker = new FakeWorker(Infra.KAFKA.bootstrapServers(), new Topics(prefix), Infra.STORE,
-                     j -> false, j -> false);
+                     j -> false, j -> j.batchId().equals("svc-cancel"));
              BatchClient client = new BatchClient(Infra.KAFKA.bootstrapServers(), new Topics(prefix))) {
             URI base = server.getURI();
             HttpResponse<String> health = get(base.resolve("/health"));
@@ -61,6 +64,18 @@ class CoordinatorServiceTest {
             assertEquals("completed", b.path("status").asText(), batch.body());
             assertEquals(4, b.path("done").asInt());
             assertEquals("batches/svc-batch/grid.png", b.path("gridKey").asText());
+
+            try (BatchClient.Events events = client.events("svc-cancel", true)) {
+                client.submit(CoordinatorTest.request("svc-cancel"));
+                client.cancel("svc-cancel", "not needed");
+                assertEquals(BatchEvent.Type.CANCELLED, events.awaitFinal(Duration.ofSeconds(60), e -> { })
+                        .orElseThrow().type());
+            }
+            HttpResponse<String> cancelled = get(base.resolve("/batches/svc-cancel"));
+            assertEquals(200, cancelled.statusCode(), cancelled.body());
+            JsonNode c = Json.newMapper().readTree(cancelled.body());
+            assertEquals("cancelled", c.path("status").asText(), cancelled.body());
+            assertEquals("not needed", c.path("reason").asText(), cancelled.body());
         }
     }
 

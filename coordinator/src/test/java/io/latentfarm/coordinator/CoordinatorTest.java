@@ -11,9 +11,12 @@ import io.latentfarm.common.message.RenderJob;
 import io.latentfarm.common.message.RenderRequest;
 import io.latentfarm.common.storage.ObjectStore;
 import io.latentfarm.embedded.EmbeddedKafka;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.consumer.OffsetAndMetadata;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.StringDeserializer;
@@ -215,6 +218,119 @@ class CoordinatorTest {
             assertEquals(1, countCompleted(topics, "b-crash", true));
             assertEquals(2, countCompleted(topics, "b-crash", false));
         }
+    }
+
+    /**
+     * A batch cancelled with two of four images in: one cancelled event (and a record on the cancels
+     * topic), no completed event when the other two images arrive after all, no more jobs issued,
+     * and still cancelled after a restart. Cancels of a finished or unknown batch, and requests of
+     * an unknown type, are rejected naming the field.
+     */
+    @Test
+    void cancelledMidBatchNeverCompletesAndStaysCancelledAfterARestart() throws Exception {
+        String prefix = "t6.";
+        Topics topics = new Topics(prefix);
+        CoordinatorSettings s = withGroup(settings(prefix), prefix).withReissueAfter(Duration.ofSeconds(1));
+        // Images 2 and 3 are held back; the test delivers them once the batch is cancelled.
+        try (FakeWorker worker = new FakeWorker(kafka.bootstrapServers(), topics, store, j -> false,
+                j -> j.batchId().equals("b-cancel") && j.index() >= 2);
+             BatchClient client = new BatchClient(kafka.bootstrapServers(), topics)) {
+            long jobsAtCancel;
+            long cancelledAt;
+            try (Coordinator coordinator = new Coordinator(s, store).start();
+                 BatchClient.Events events = client.events("b-cancel", true)) {
+                client.submit(request("b-cancel"));
+                int done = 0;
+                long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+                while (done < 2 && System.nanoTime() < deadline) {
+                    for (BatchEvent e : events.poll(Duration.ofMillis(100))) {
+                        done = e.type() == BatchEvent.Type.PROGRESS && e.done() != null ? e.done() : done;
+                    }
+                }
+                assertEquals(2, done);
+                client.cancel("b-cancel", "changed my mind");
+                BatchEvent cancelled = events.awaitFinal(Duration.ofSeconds(60), e -> { }).orElseThrow();
+                cancelledAt = System.nanoTime();
+                assertEquals(BatchEvent.Type.CANCELLED, cancelled.type(), cancelled.toString());
+                assertEquals("changed my mind", cancelled.reason());
+                jobsAtCancel = countJobs(topics, "b-cancel");
+
+                for (RenderJob job : worker.seen) {
+                    if (job.batchId().equals("b-cancel") && job.index() >= 2) {
+                        worker.publish(job, false); // too late: ignored
+                    }
+                }
+                client.cancel("b-cancel", null);
+                client.cancel("b-never", null);
+                client.send("b-odd", "{\"type\":\"pause\",\"batchId\":\"b-odd\"}".getBytes(StandardCharsets.UTF_8));
+                BatchEvent again = events.awaitFinal(Duration.ofSeconds(60), e -> { }).orElseThrow();
+                assertEquals(BatchEvent.Type.REJECTED, again.type(), again.toString());
+                assertEquals("batchId: batch \"b-cancel\" is already cancelled; only a running batch can be cancelled",
+                        again.reason());
+                BatchEvent never = awaitFinal(client, "b-never", new ArrayList<>());
+                assertEquals("batchId: no batch \"b-never\" to cancel (none was accepted with this id)",
+                        never.reason());
+                BatchEvent odd = awaitFinal(client, "b-odd", new ArrayList<>());
+                assertEquals("type", odd.violations().get(0).field(), odd.reason());
+
+                BatchState state = coordinator.batch("b-cancel").orElseThrow();
+                assertEquals(BatchState.Status.CANCELLED, state.status());
+                assertEquals("changed my mind", state.reason());
+                assertEquals(2, state.done());
+            }
+            try (Coordinator second = new Coordinator(s, store).start()) {
+                long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+                while (second.batch("b-cancel").isEmpty() && System.nanoTime() < deadline) {
+                    Thread.sleep(50);
+                }
+                BatchState rebuilt = second.batch("b-cancel").orElseThrow();
+                assertEquals(BatchState.Status.CANCELLED, rebuilt.status());
+                assertEquals("changed my mind", rebuilt.reason());
+                worker.publish(worker.seen.stream().filter(j -> j.batchId().equals("b-cancel") && j.index() == 3)
+                        .findFirst().orElseThrow(), false);
+                awaitConsumed(s.groupId(), topics.results());
+                // Past the re-issue deadline (1 s) plus a tick (1 s) since the cancel: nothing was re-issued.
+                long sinceCancel = System.nanoTime() - cancelledAt;
+                Thread.sleep(Math.max(0, Duration.ofMillis(2200).minusNanos(sinceCancel).toMillis()));
+                assertEquals(BatchState.Status.CANCELLED, second.batch("b-cancel").orElseThrow().status());
+                assertEquals(2, second.batch("b-cancel").orElseThrow().done());
+            }
+            List<BatchEvent.Type> types = readAll(topics.events(), true).stream()
+                    .filter(r -> "b-cancel".equals(r.key())).map(r -> Json.batchEvent(r.value()).type()).toList();
+            assertEquals(List.of(BatchEvent.Type.ACCEPTED, BatchEvent.Type.PROGRESS, BatchEvent.Type.PROGRESS,
+                    BatchEvent.Type.CANCELLED, BatchEvent.Type.REJECTED), types);
+            assertEquals(jobsAtCancel, countJobs(topics, "b-cancel"), "jobs issued after the cancel");
+            List<ConsumerRecord<String, byte[]>> cancels = readAll(topics.cancels(), true);
+            assertEquals(List.of("b-cancel"), cancels.stream().map(ConsumerRecord::key).toList());
+            assertEquals("changed my mind", Json.batchEvent(cancels.get(0).value()).reason());
+        }
+    }
+
+    /** Waits until the coordinators' group has committed offsets up to the end of the topic. */
+    private static void awaitConsumed(String group, String topic) throws Exception {
+        try (Admin admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers()));
+             KafkaConsumer<String, byte[]> c = new KafkaConsumer<>(Map.of(
+                     ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers()),
+                     new StringDeserializer(), new ByteArrayDeserializer())) {
+            List<TopicPartition> tps = c.partitionsFor(topic).stream()
+                    .map(p -> new TopicPartition(topic, p.partition())).toList();
+            Map<TopicPartition, Long> end = c.endOffsets(tps);
+            long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+            while (System.nanoTime() < deadline) {
+                Map<TopicPartition, OffsetAndMetadata> at = admin.listConsumerGroupOffsets(group)
+                        .partitionsToOffsetAndMetadata().get();
+                if (tps.stream().allMatch(tp -> end.get(tp) == 0
+                        || at.get(tp) != null && at.get(tp).offset() >= end.get(tp))) {
+                    return;
+                }
+                Thread.sleep(50);
+            }
+            throw new AssertionError("group " + group + " did not consume " + topic + " to " + end);
+        }
+    }
+
+    private static long countJobs(Topics topics, String batchId) {
+        return readAll(topics.jobs(), true).stream().filter(r -> r.key().startsWith(batchId + "/")).count();
     }
 
     private static long countCompleted(Topics topics, String batchId, boolean committed) {

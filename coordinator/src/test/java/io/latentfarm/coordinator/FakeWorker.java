@@ -89,18 +89,23 @@ final class FakeWorker implements AutoCloseable {
                 if (dropWhen.test(job)) {
                     continue; // as if the worker died with it
                 }
-                RenderResult result;
-                if (failWhen.test(job)) {
-                    result = RenderResult.failed(job, "fake", "simulated failure");
-                } else {
-                    store.put(job.objectKey(), Png.encode(imageFor(job.index(), job.width(), job.height())), "image/png");
-                    result = RenderResult.rendered(job, "fake", "fake-model", new RenderResult.Timings(0, 1, 1, 1, 3),
-                            warningsFor(job.index()));
-                }
-                producer.send(new ProducerRecord<>(topics.results(), job.batchId(), Json.toBytes(result)));
+                publish(job, failWhen.test(job));
             }
             producer.flush();
         }
+    }
+
+    /** Renders the job (or reports it failed) and publishes its result, as a worker does. */
+    void publish(RenderJob job, boolean fail) {
+        RenderResult result;
+        if (fail) {
+            result = RenderResult.failed(job, "fake", "simulated failure");
+        } else {
+            store.put(job.objectKey(), Png.encode(imageFor(job.index(), job.width(), job.height())), "image/png");
+            result = RenderResult.rendered(job, "fake", "fake-model", new RenderResult.Timings(0, 1, 1, 1, 3),
+                    warningsFor(job.index()));
+        }
+        producer.send(new ProducerRecord<>(topics.results(), job.batchId(), Json.toBytes(result)));
     }
 
     private static void sleep() {

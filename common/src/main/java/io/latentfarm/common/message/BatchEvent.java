@@ -17,13 +17,15 @@ import java.util.stream.Collectors;
  *   <li>{@code accepted}: {@code request} (with the batchId and seed the coordinator filled in),
  *       {@code total}, {@code warnings} (e.g. a prompt truncated to 77 CLIP tokens)</li>
  *   <li>{@code rejected}: {@code violations} (field + message each) and {@code reason}, all of
- *       them in one line</li>
+ *       them in one line. It refuses a request with this key: the batch's own, or, after the batch
+ *       was accepted, a later one (another batch under the same id, a cancel of a batch not running)</li>
  *   <li>{@code progress}: {@code done}/{@code total} images, and the {@code warnings} of the image
  *       just in, if any; for a job's denoising progress instead {@code jobId}, {@code step}/{@code steps}</li>
  *   <li>{@code completed}: {@code bucket}, {@code imageKeys} (in image order), {@code gridKey},
  *       {@code manifestKey}, {@code done}/{@code total}, {@code warnings} (the workers' warnings
  *       about the batch's images, distinct and sorted, e.g. a prompt truncated to 77 CLIP tokens)</li>
- *   <li>{@code failed}, {@code cancelled}: {@code reason}</li>
+ *   <li>{@code failed}, {@code cancelled}: {@code reason}; {@code cancelled} comes once, for a batch
+ *       cancelled while running, and no {@code completed} follows it</li>
  * </ul>
  */
 @JsonPropertyOrder({"schemaVersion", "type", "batchId", "reason", "violations", "warnings", "done", "total",
@@ -54,7 +56,10 @@ public record BatchEvent(
         @JsonProperty("failed") FAILED,
         @JsonProperty("cancelled") CANCELLED;
 
-        /** Whether no event follows this one for the batch. */
+        /**
+         * Whether this event ends what its request started: no progress or completion follows (a
+         * {@code rejected} refusing a later request with the same key still may).
+         */
         public boolean isFinal() {
             return this != ACCEPTED && this != PROGRESS;
         }

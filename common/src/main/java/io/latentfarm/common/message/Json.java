@@ -4,6 +4,7 @@ import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.core.exc.StreamReadException;
 import com.fasterxml.jackson.databind.DeserializationFeature;
+import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.JsonMappingException;
 import com.fasterxml.jackson.databind.MapperFeature;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -114,6 +115,30 @@ public final class Json {
 
     public static RenderRequest renderRequest(byte[] bytes) {
         return fromBytes(bytes, RenderRequest.class);
+    }
+
+    public static CancelRequest cancelRequest(byte[] bytes) {
+        return fromBytes(bytes, CancelRequest.class);
+    }
+
+    /**
+     * The {@code type} field of a message on the requests topic ({@code "cancel"}; a render request
+     * has none, or {@code "render"}), as text; null when there is none, or when the bytes are not a
+     * JSON object (the render request reader then says what is wrong with them).
+     */
+    public static String requestType(byte[] bytes) {
+        if (bytes == null || bytes.length == 0) {
+            return null;
+        }
+        try {
+            JsonNode type = MAPPER.readTree(bytes).get("type");
+            if (type == null || type.isNull()) {
+                return null;
+            }
+            return type.isTextual() ? type.asText() : type.toString();
+        } catch (IOException | RuntimeException e) {
+            return null;
+        }
     }
 
     public static RenderJob renderJob(byte[] bytes) {

@@ -61,6 +61,11 @@ public record RenderRequest(
         String model,
         String seedMode) implements Message {
 
+    /**
+     * The {@code type} a render request may carry on the requests topic; without one a message is a
+     * render request too ({@link CancelRequest} has {@code "cancel"}). Not part of this record.
+     */
+    public static final String TYPE = "render";
     public static final int DEFAULT_STEPS = 50;
     public static final double DEFAULT_GUIDANCE = 7.5;
     public static final int DEFAULT_SIZE = 512;

@@ -203,4 +203,25 @@ class JsonTest {
         assertFalse(BatchEvent.Type.PROGRESS.isFinal());
         assertTrue(BatchEvent.Type.COMPLETED.isFinal());
     }
+
+    @Test
+    void cancelRequestRoundTripsAndIsToldApartFromRenderRequests() {
+        CancelRequest cancel = CancelRequest.of("b1", "wrong prompt");
+        assertEquals("{\"schemaVersion\":1,\"type\":\"cancel\",\"batchId\":\"b1\",\"reason\":\"wrong prompt\"}",
+                Json.toJson(cancel));
+        assertEquals(cancel, Json.cancelRequest(Json.toBytes(cancel)));
+        CancelRequest bare = Json.cancelRequest(utf8("{\"type\":\"cancel\"}"));
+        assertNull(bare.batchId());
+        assertEquals(CancelRequest.DEFAULT_REASON, bare.reasonOrDefault());
+
+        assertEquals("cancel", Json.requestType(Json.toBytes(cancel)));
+        assertEquals("render", Json.requestType(utf8("{\"type\":\"render\",\"prompt\":\"x\"}")));
+        assertEquals("7", Json.requestType(utf8("{\"type\":7}")));
+        assertNull(Json.requestType(utf8("{\"prompt\":\"x\"}")));
+        assertNull(Json.requestType(utf8("{\"prompt\": oops")));
+        assertNull(Json.requestType(utf8("[1]")));
+        assertNull(Json.requestType(new byte[0]));
+        // A render request with "type": "render" reads as one without it.
+        assertEquals(request("{\"prompt\":\"x\"}"), request("{\"type\":\"render\",\"prompt\":\"x\"}"));
+    }
 }

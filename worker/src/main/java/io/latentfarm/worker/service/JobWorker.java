@@ -79,16 +79,24 @@ import java.util.concurrent.atomic.AtomicReference;
  * </ul>
  * {@link #close()} lets a job in flight finish within {@link WorkerSettings#shutdownGrace()},
  * else abandons it uncommitted (handing it back to the group) and leaves the group.
+ *
+ * <h2>Cancelled batches</h2>
+ * Jobs of batches on the cancels topic ({@link CancelledBatches}) are skipped: not rendered, no
+ * result (the coordinator, which wrote the cancel in the same transaction as the batch's cancelled
+ * state, takes none), committed. A render whose batch is cancelled meanwhile stops at its next
+ * step, the same way. Before taking its first jobs a worker reads the cancels of before its start.
  */
 public final class JobWorker implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(JobWorker.class);
     private static final Duration IDLE_POLL = Duration.ofMillis(500);
     private static final Duration BUSY_POLL = Duration.ofMillis(100);
+    private static final Duration CANCELS_LOAD_WAIT = Duration.ofSeconds(30);
 
     private final WorkerSettings settings;
     private final Topics topics;
     private final ImageRenderer renderer;
     private final ObjectStore store;
+    private final CancelledBatches cancelled;
     private final KafkaConsumer<String, byte[]> consumer;
     private final KafkaProducer<String, byte[]> producer;
     private final ExecutorService renderThread;
@@ -99,6 +107,7 @@ public final class JobWorker implements AutoCloseable {
     private final AtomicReference<String> currentJob = new AtomicReference<>();
     private final AtomicLong rendered = new AtomicLong();
     private final AtomicLong failed = new AtomicLong();
+    private final AtomicLong skipped = new AtomicLong();
     private final Set<TopicPartition> assigned = new HashSet<>();
     private volatile boolean running;
     private boolean started;
@@ -107,12 +116,15 @@ public final class JobWorker implements AutoCloseable {
     // Owned by the consumer thread.
     private InFlight inFlight;
     private long retryAt;
+    private long cancelsDeadline;
+    private boolean cancelsLoaded;
 
     public JobWorker(WorkerSettings settings, ImageRenderer renderer, ObjectStore store) {
         this.settings = Objects.requireNonNull(settings, "settings");
         this.topics = settings.topics();
         this.renderer = Objects.requireNonNull(renderer, "renderer");
         this.store = Objects.requireNonNull(store, "store");
+        this.cancelled = new CancelledBatches(settings);
         this.consumer = new KafkaConsumer<>(consumerConfig(settings), new StringDeserializer(), new ByteArrayDeserializer());
         this.producer = new KafkaProducer<>(producerConfig(settings), new StringSerializer(), new ByteArraySerializer());
         this.renderThread = Executors.newSingleThreadExecutor(r -> {
@@ -157,13 +169,14 @@ public final class JobWorker implements AutoCloseable {
         }
         started = true;
         running = true;
+        cancelled.start();
         consumerThread.start();
         return this;
     }
 
     public WorkerStatus status() {
         return new WorkerStatus(settings.workerId(), true, renderer.modelId(), renderer.device(),
-                running, currentJob.get(), rendered.get(), failed.get());
+                running, currentJob.get(), rendered.get(), failed.get(), skipped.get());
     }
 
     public String workerId() {
@@ -179,6 +192,7 @@ public final class JobWorker implements AutoCloseable {
 
     private void run() {
         try {
+            cancelsDeadline = System.nanoTime() + CANCELS_LOAD_WAIT.toNanos();
             consumer.subscribe(List.of(topics.jobs()), new Rebalance());
             while (!stopping.get() || inFlight != null) {
                 if (inFlight == null) {
@@ -203,10 +217,31 @@ public final class JobWorker implements AutoCloseable {
         }
     }
 
+    /**
+     * Whether the cancels of before the start are read (or could not be within {@link #CANCELS_LOAD_WAIT}):
+     * until then no job is taken, so none of a batch cancelled then is rendered. The group join goes on meanwhile.
+     */
+    private boolean cancelsLoaded() {
+        if (cancelsLoaded) {
+            return true;
+        }
+        if (cancelled.isLoaded()) {
+            cancelsLoaded = true;
+        } else if (System.nanoTime() > cancelsDeadline) {
+            LOG.warn("worker {}: cancelled batches not read within {}; taking jobs anyway", settings.workerId(),
+                    CANCELS_LOAD_WAIT);
+            cancelsLoaded = true;
+        }
+        return cancelsLoaded;
+    }
+
     private void takeWork() {
-        if (System.currentTimeMillis() < retryAt) {
+        if (System.currentTimeMillis() < retryAt || !cancelsLoaded()) {
             consumer.pause(consumer.assignment());
-            consumer.poll(BUSY_POLL);
+            ConsumerRecords<String, byte[]> early = consumer.poll(BUSY_POLL);
+            if (!early.isEmpty()) {
+                rewind(early); // a partition assigned in that poll once the wait was over: take them next time
+            }
             return;
         }
         consumer.resume(consumer.paused());
@@ -338,7 +373,7 @@ public final class JobWorker implements AutoCloseable {
         @Override
         public void onPartitionsAssigned(Collection<TopicPartition> partitions) {
             assigned.addAll(partitions);
-            if (inFlight != null || System.currentTimeMillis() < retryAt) {
+            if (inFlight != null || System.currentTimeMillis() < retryAt || !cancelsLoaded()) {
                 consumer.pause(partitions);
             }
         }
@@ -363,6 +398,14 @@ public final class JobWorker implements AutoCloseable {
     }
 
     private void renderCall(RenderCall call) {
+        List<RenderJob> live = call.jobs().stream().filter(j -> !cancelled.contains(j.batchId())).toList();
+        if (live.size() < call.jobs().size()) {
+            skip(call.jobs().stream().filter(j -> cancelled.contains(j.batchId())).toList(), "before rendering");
+            if (!live.isEmpty()) {
+                renderCall(RenderCall.of(live));
+            }
+            return;
+        }
         List<RenderJob> jobs = call.jobs();
         RenderJob lead = jobs.get(0);
         currentJob.set(jobs.size() == 1 ? lead.jobId() : lead.jobId() + " (+" + (jobs.size() - 1) + ")");
@@ -395,6 +438,10 @@ public final class JobWorker implements AutoCloseable {
             if (abandon.get()) {
                 throw new Abandoned();
             }
+            if (allCancelled(jobs)) {
+                skip(jobs, "during rendering"); // BatchCancelled from the listener, or a failure that no longer matters
+                return;
+            }
             String reason = e.getClass().getSimpleName() + (e.getMessage() == null ? "" : ": " + e.getMessage());
             LOG.warn("worker {}: rendering {} failed: {}", settings.workerId(), lead.jobId(), reason, e);
             for (RenderJob job : jobs) {
@@ -405,6 +452,10 @@ public final class JobWorker implements AutoCloseable {
         long rendered = System.nanoTime();
         for (RenderedImage image : images) {
             RenderJob job = call.jobAt(image.index());
+            if (cancelled.contains(job.batchId())) {
+                skip(List.of(job), "after rendering");
+                continue;
+            }
             long encodeStart = System.nanoTime();
             byte[] png = Png.encode(new RgbImage(image.width(), image.height(), image.rgb()), parameters(job, model));
             long uploadStart = System.nanoTime();
@@ -419,6 +470,18 @@ public final class JobWorker implements AutoCloseable {
                     Json.toBytes(RenderResult.rendered(job, settings.workerId(), model, timings, warnings(job)))));
             this.rendered.incrementAndGet();
             LOG.info("worker {}: rendered {} in {} ms", settings.workerId(), job.jobId(), ms(uploaded - start));
+        }
+    }
+
+    private boolean allCancelled(List<RenderJob> jobs) {
+        return jobs.stream().allMatch(j -> cancelled.contains(j.batchId()));
+    }
+
+    /** Jobs of cancelled batches: no upload, no result (the coordinator takes none); committed with the rest. */
+    private void skip(List<RenderJob> jobs, String when) {
+        for (RenderJob job : jobs) {
+            skipped.incrementAndGet();
+            LOG.info("worker {}: skipped {} {}: its batch is cancelled", settings.workerId(), job.jobId(), when);
         }
     }
 
@@ -448,6 +511,9 @@ public final class JobWorker implements AutoCloseable {
         return (step, total) -> {
             if (abandon.get()) {
                 throw new Abandoned();
+            }
+            if (allCancelled(jobs)) {
+                throw new BatchCancelled();
             }
             long now = System.nanoTime();
             lastStep[0] = now;
@@ -517,6 +583,7 @@ public final class JobWorker implements AutoCloseable {
         }
         awaitStopped();
         renderThread.shutdownNow();
+        cancelled.close();
         producer.close(Duration.ofSeconds(5));
     }
 
@@ -548,6 +615,13 @@ public final class JobWorker implements AutoCloseable {
         InFlight(Work work, Future<Outcome> future) {
             this.work = work;
             this.future = future;
+        }
+    }
+
+    /** Thrown from the progress listener to stop a render whose batch is cancelled. */
+    private static final class BatchCancelled extends RuntimeException {
+        BatchCancelled() {
+            super("batch cancelled", null, false, false);
         }
     }
 

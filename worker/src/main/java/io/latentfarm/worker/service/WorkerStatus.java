@@ -10,7 +10,8 @@ package io.latentfarm.worker.service;
  * @param currentJob    the job id being rendered, or null when idle
  * @param rendered      images rendered since start
  * @param failed        jobs whose rendering failed since start
+ * @param skipped       jobs of cancelled batches skipped since start
  */
 public record WorkerStatus(String workerId, boolean modelLoaded, String model, String device, boolean running,
-                           String currentJob, long rendered, long failed) {
+                           String currentJob, long rendered, long failed, long skipped) {
 }

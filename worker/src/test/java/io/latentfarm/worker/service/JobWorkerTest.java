@@ -2,6 +2,7 @@ package io.latentfarm.worker.service;
 
 import io.latentfarm.common.Topics;
 import io.latentfarm.common.image.Png;
+import io.latentfarm.common.message.BatchEvent;
 import io.latentfarm.common.message.Json;
 import io.latentfarm.common.message.RenderJob;
 import io.latentfarm.common.message.RenderRequest;
@@ -73,6 +74,8 @@ class JobWorkerTest {
     /** Flat images; throws for the prompt "boom"; sleeps {@code stepMillis} per step; one warning per job. */
     static final class StandIn implements ImageRenderer {
         final AtomicInteger calls = new AtomicInteger();
+        final AtomicInteger steps = new AtomicInteger();
+        final List<String> prompts = new java.util.concurrent.CopyOnWriteArrayList<>();
         final long stepMillis;
 
         StandIn(long stepMillis) {
@@ -84,11 +87,13 @@ class JobWorkerTest {
             calls.incrementAndGet();
             List<RenderedImage> out = new ArrayList<>();
             for (int index : indices) {
+                prompts.add(request.promptOf(index));
                 if (request.promptOf(index).equals("boom")) {
                     throw new IllegalStateException("the UNet exploded");
                 }
                 for (int s = 1; s <= request.steps(); s++) {
                     sleep(stepMillis);
+                    steps.incrementAndGet();
                     listener.onStep(s, request.steps());
                 }
                 byte[] rgb = new byte[request.width() * request.height() * 3];
@@ -153,6 +158,15 @@ class JobWorkerTest {
         produce(t, job.jobId(), Json.toBytes(job));
     }
 
+    /** What the coordinator writes to the cancels topic when it cancels a batch. */
+    static void cancel(Topics t, String batch) throws Exception {
+        try (KafkaProducer<String, byte[]> p = new KafkaProducer<>(Map.of(
+                ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers()),
+                new StringSerializer(), new ByteArraySerializer())) {
+            p.send(new ProducerRecord<>(t.cancels(), batch, Json.toBytes(BatchEvent.cancelled(batch, "test")))).get();
+        }
+    }
+
     static List<ConsumerRecord<String, byte[]>> await(String topic, int count) {
         try (KafkaConsumer<String, byte[]> c = new KafkaConsumer<>(Map.of(
                 ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers()),
@@ -163,6 +177,23 @@ class JobWorkerTest {
             List<ConsumerRecord<String, byte[]>> out = new ArrayList<>();
             long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
             while (out.size() < count && System.nanoTime() < deadline) {
+                c.poll(Duration.ofMillis(100)).forEach(out::add);
+            }
+            return out;
+        }
+    }
+
+    static List<ConsumerRecord<String, byte[]>> readToEnd(String topic) {
+        try (KafkaConsumer<String, byte[]> c = new KafkaConsumer<>(Map.of(
+                ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers()),
+                new StringDeserializer(), new ByteArrayDeserializer())) {
+            TopicPartition tp = new TopicPartition(topic, 0);
+            c.assign(List.of(tp));
+            c.seekToBeginning(List.of(tp));
+            long end = c.endOffsets(List.of(tp)).get(tp);
+            List<ConsumerRecord<String, byte[]>> out = new ArrayList<>();
+            long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+            while (c.position(tp) < end && System.nanoTime() < deadline) {
                 c.poll(Duration.ofMillis(100)).forEach(out::add);
             }
             return out;
@@ -253,6 +284,39 @@ class JobWorkerTest {
             List<RenderResult> results = await(t.results(), 1).stream().map(r -> Json.renderResult(r.value())).toList();
             assertEquals("w3b", results.get(0).workerId());
             awaitCommitted(t, 1);
+        }
+    }
+
+    /**
+     * A job of a batch cancelled before the worker started is not rendered, one of a batch cancelled
+     * during its render stops at the next step; neither gets a result, both are committed, and the
+     * job between them renders as usual.
+     */
+    @Test
+    void jobsOfCancelledBatchesAreSkippedBeforeAndDuringTheirRender() throws Exception {
+        Topics t = topics("w4.");
+        cancel(t, "gone");
+        produce(t, job("gone", 0, 2, "never rendered", 2));
+        produce(t, job("kept", 0, 1, "rendered", 2));
+        produce(t, job("later", 0, 1, "cut short", 100));
+        StandIn renderer = new StandIn(30);
+        WorkerSettings settings = settings(t, "w4", Duration.ofSeconds(5), null);
+        try (JobWorker worker = new JobWorker(settings, renderer, store).start()) {
+            long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+            while (!"later/0000".equals(worker.status().currentJob()) && System.nanoTime() < deadline) {
+                Thread.sleep(20);
+            }
+            assertEquals("later/0000", worker.status().currentJob());
+            cancel(t, "later");
+            awaitCommitted(t, 3);
+            assertEquals(List.of("rendered", "cut short"), renderer.prompts);
+            assertTrue(renderer.steps.get() < 2 + 100, "the cancelled render ran all its steps");
+            // Results are acknowledged before their job is committed: all of them are in by now.
+            assertEquals(List.of("kept/0000"), readToEnd(t.results()).stream()
+                    .map(r -> Json.renderResult(r.value()).jobId()).toList());
+            assertEquals(2, worker.status().skipped());
+            assertEquals(1, worker.status().rendered());
+            assertEquals(0, worker.status().failed());
         }
     }
 }
