@@ -1,6 +1,6 @@
 package io.latentfarm.common.image;
 
-import io.latentfarm.common.Schedulers;
+import io.latentfarm.common.SchedulerRegistry;
 import io.latentfarm.common.message.RenderJob;
 import io.latentfarm.common.message.SeedMode;
 
@@ -19,7 +19,7 @@ import java.util.Objects;
  * noise is slice {@code batchPos} of a batch draw also gets {@code , Batch size: N, Batch pos: i}:
  * the seed alone does not reproduce it.
  *
- * @param sampler   the scheduler name ({@code pndm}); written as its label ({@code PNDM})
+ * @param sampler   the scheduler name ({@code dpmpp_2m_karras}); written as its A1111 label ({@code DPM++ 2M Karras})
  * @param seed      the generator's seed
  * @param batchSize images drawn from that generator (1: the seed alone reproduces the image)
  * @param batchPos  this image's slice of that draw
@@ -48,7 +48,7 @@ public record GenerationParameters(String prompt, String negativePrompt, int ste
             text.append("\nNegative prompt: ").append(negativePrompt);
         }
         text.append("\nSteps: ").append(steps)
-                .append(", Sampler: ").append(Schedulers.samplerLabel(sampler))
+                .append(", Sampler: ").append(SchedulerRegistry.label(sampler))
                 .append(", CFG scale: ").append(BigDecimal.valueOf(cfgScale).stripTrailingZeros().toPlainString()
                         .replaceFirst("^(-?\\d+)$", "$1.0"))
                 .append(", Seed: ").append(seed)

@@ -20,6 +20,7 @@ import java.util.Objects;
  * @param seed      the batch seed S, as recorded in the request
  * @param batchSize how many images the one generator draws noise for
  * @param sliceIndex which of those draws is this image's
+ * @param scheduler the sampler's short name; null: the worker's model's own scheduler
  * @param attempt   1 for the first try; the coordinator re-issues with a higher number
  * @param objectKey where the PNG goes in the bucket
  */
@@ -62,7 +63,6 @@ public record RenderJob(
         }
         Objects.requireNonNull(prompt, "prompt");
         negativePrompt = negativePrompt == null ? "" : negativePrompt;
-        Objects.requireNonNull(scheduler, "scheduler");
         Objects.requireNonNull(seedMode, "seedMode");
         Objects.requireNonNull(objectKey, "objectKey");
         if (steps < 1 || width < 8 || height < 8) {
@@ -115,7 +115,7 @@ public record RenderJob(
      */
     public boolean compatibleWith(RenderJob other) {
         return Objects.equals(model, other.model) && width == other.width && height == other.height
-                && steps == other.steps && scheduler.equals(other.scheduler)
+                && steps == other.steps && Objects.equals(scheduler, other.scheduler)
                 && Double.compare(guidance, other.guidance) == 0;
     }
 }

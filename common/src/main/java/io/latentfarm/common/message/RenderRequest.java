@@ -4,7 +4,6 @@ import com.fasterxml.jackson.annotation.JsonCreator;
 import com.fasterxml.jackson.annotation.JsonFormat;
 import com.fasterxml.jackson.annotation.JsonProperty;
 import com.fasterxml.jackson.annotation.JsonPropertyOrder;
-import io.latentfarm.common.Schedulers;
 
 import java.util.ArrayList;
 import java.util.Collections;
@@ -31,7 +30,8 @@ import java.util.List;
  *
  * <h2>Defaults</h2>
  * Applied when a field is absent (or null) in JSON and by {@link #builder()}: negativePrompt "",
- * steps 50, guidance 7.5, width and height 512, scheduler "pndm", seedMode "batch". A null
+ * steps 50, guidance 7.5, width and height 512, seedMode "batch"; no scheduler (null) means the
+ * model's own ({@code scheduler/scheduler_config.json}), which the worker that renders the image picks. A null
  * {@code batchId} or {@code seed} means the coordinator picks one and records it
  * ({@link #withBatchId}, {@link #withSeed}). In JSON, {@code "prompt": "..."} is accepted as well
  * as {@code "prompts": [...]} (either takes a string or a list, not both).
@@ -75,7 +75,6 @@ public record RenderRequest(
         // Null entries are kept (unmodifiably) so the validator can report them.
         prompts = prompts == null ? List.of() : Collections.unmodifiableList(new ArrayList<>(prompts));
         negativePrompt = negativePrompt == null ? "" : negativePrompt;
-        scheduler = scheduler == null ? Schedulers.DEFAULT : scheduler;
         seedMode = seedMode == null ? SeedMode.DEFAULT.wireName() : seedMode;
     }
 
@@ -192,7 +191,7 @@ public record RenderRequest(
         private Long seed;
         private int width = DEFAULT_SIZE;
         private int height = DEFAULT_SIZE;
-        private String scheduler = Schedulers.DEFAULT;
+        private String scheduler;
         private String model;
         private String seedMode = SeedMode.DEFAULT.wireName();
 

@@ -1,7 +1,7 @@
 package io.latentfarm.common.validation;
 
 import io.latentfarm.common.BatchIds;
-import io.latentfarm.common.Schedulers;
+import io.latentfarm.common.SchedulerRegistry;
 import io.latentfarm.common.message.Message;
 import io.latentfarm.common.message.RenderRequest;
 import io.latentfarm.common.message.SeedMode;
@@ -55,9 +55,9 @@ public final class RequestValidator {
         }
         checkSize("width", r.width(), limits.maxWidth(), out);
         checkSize("height", r.height(), limits.maxHeight(), out);
-        if (!Schedulers.isKnown(r.scheduler())) {
+        if (r.scheduler() != null && !SchedulerRegistry.isKnown(r.scheduler())) {
             out.add(new Violation("scheduler", "\"" + r.scheduler() + "\" is not one of "
-                    + String.join(", ", Schedulers.NAMES)));
+                    + String.join(", ", SchedulerRegistry.names())));
         }
         var seedMode = SeedMode.parse(r.seedMode());
         if (seedMode.isEmpty()) {

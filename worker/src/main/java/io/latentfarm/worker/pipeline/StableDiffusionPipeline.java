@@ -12,7 +12,7 @@ import io.latentfarm.worker.model.ModelFolder;
 import io.latentfarm.worker.model.SafeTensors;
 import io.latentfarm.worker.model.Weights;
 import io.latentfarm.worker.scheduler.Scheduler;
-import io.latentfarm.worker.scheduler.Schedulers;
+import io.latentfarm.worker.scheduler.SchedulerFactory;
 import io.latentfarm.worker.text.ClipTextConfig;
 import io.latentfarm.worker.text.ClipTextModel;
 import io.latentfarm.worker.text.ClipTokenizer;
@@ -169,7 +169,7 @@ public final class StableDiffusionPipeline implements AutoCloseable {
                                                  ProgressListener progress, PromptEmbeddings texts) {
         int k = indices.length;
         boolean cfg = request.classifierFreeGuidance();
-        try (Scheduler scheduler = Schedulers.create(
+        try (Scheduler scheduler = SchedulerFactory.create(
                 request.scheduler() == null ? defaultSchedulerName() : request.scheduler(), schedulerConfig);
              NDManager job = manager.newSubManager()) {
             scheduler.setTimesteps(request.steps());

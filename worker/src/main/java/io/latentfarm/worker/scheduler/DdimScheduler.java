@@ -45,28 +45,7 @@ public final class DdimScheduler extends BaseScheduler {
                     + numTrainTimesteps);
         }
         numInferenceSteps = n;
-        switch (config.getString("timestep_spacing")) {
-            case "linspace": {
-                double[] l = NoiseSchedule.npLinspace(0, numTrainTimesteps - 1, n);
-                timesteps = new long[n];
-                for (int i = 0; i < n; i++) timesteps[i] = (long) Math.rint(l[n - 1 - i]);
-                break;
-            }
-            case "leading": {
-                int ratio = numTrainTimesteps / n;
-                timesteps = new long[n];
-                for (int i = 0; i < n; i++) timesteps[i] = (long) (n - 1 - i) * ratio + config.getInt("steps_offset");
-                break;
-            }
-            case "trailing": {
-                double[] a = NoiseSchedule.npArange(numTrainTimesteps, 0, -((double) numTrainTimesteps / n));
-                timesteps = new long[a.length];
-                for (int i = 0; i < a.length; i++) timesteps[i] = (long) Math.rint(a[i]) - 1;
-                break;
-            }
-            default:
-                throw NoiseSchedule.unknownSpacing(config);
-        }
+        timesteps = NoiseSchedule.discreteTimesteps(config, n);
     }
 
     @Override

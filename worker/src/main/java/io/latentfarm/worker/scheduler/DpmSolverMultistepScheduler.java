@@ -8,9 +8,11 @@ import io.latentfarm.worker.pipeline.TorchGenerator;
 import java.util.Map;
 
 /**
- * diffusers' DPMSolverMultistepScheduler for the deterministic solvers ({@code dpmsolver++} - the
- * "DPM++ 2M" sampler with solver_order 2 - and {@code dpmsolver}), orders 1 and 2, midpoint or heun
- * second-order updates, lower-order final steps. Scalars follow diffusers' float32 tensor math.
+ * diffusers' DPMSolverMultistepScheduler: {@code dpmsolver++} (the "DPM++ 2M" sampler with
+ * solver_order 2), {@code dpmsolver}, and their SDE variants ({@code sde-dpmsolver++}: "DPM++ 2M
+ * SDE", noise drawn from the job's generator at every step); orders 1 and 2, midpoint or heun
+ * second-order updates, lower-order final steps, Karras sigmas. Scalars follow diffusers' float32
+ * tensor math.
  */
 public final class DpmSolverMultistepScheduler extends BaseScheduler {
     public static final String CLASS_NAME = "DPMSolverMultistepScheduler";
@@ -32,8 +34,11 @@ public final class DpmSolverMultistepScheduler extends BaseScheduler {
 
     private final int solverOrder;
     private final boolean plusPlus;
+    private final boolean sde;
+    private final boolean karras;
     private final boolean heun;
     private final float[] trainSigmas;
+    private final float[] logSigmas;
     private final float[] lambdaT;
     private long[] timesteps = new long[0];
     private float[] sigmas;
@@ -47,27 +52,31 @@ public final class DpmSolverMultistepScheduler extends BaseScheduler {
         if (config.getBool("rescale_betas_zero_snr")) alphasCumprod[alphasCumprod.length - 1] = 0x1.0p-24f;
         String algorithm = config.getString("algorithm_type");
         if (algorithm.equals("deis")) algorithm = "dpmsolver++"; // diffusers maps it so
-        config.require(algorithm.equals("dpmsolver++") || algorithm.equals("dpmsolver"),
-                "algorithm_type '" + algorithm + "' (dpmsolver++, dpmsolver)");
+        config.require(algorithm.equals("dpmsolver++") || algorithm.equals("dpmsolver")
+                        || algorithm.equals("sde-dpmsolver++") || algorithm.equals("sde-dpmsolver"),
+                "algorithm_type '" + algorithm + "' (dpmsolver++, dpmsolver, sde-dpmsolver++, sde-dpmsolver)");
         String solverType = config.getString("solver_type");
         if (solverType.equals("logrho") || solverType.equals("bh1") || solverType.equals("bh2")) solverType = "midpoint";
         config.require(solverType.equals("midpoint") || solverType.equals("heun"), "solver_type '" + solverType + "'");
         this.solverOrder = config.getInt("solver_order");
         config.require(solverOrder == 1 || solverOrder == 2, "solver_order " + solverOrder + " (1 or 2)");
         config.require(!config.getBool("thresholding"), "thresholding");
-        for (String key : new String[] {"use_karras_sigmas", "use_exponential_sigmas", "use_beta_sigmas", "use_lu_lambdas"}) {
+        for (String key : new String[] {"use_exponential_sigmas", "use_beta_sigmas", "use_lu_lambdas"}) {
             config.require(!config.getBool(key), key);
         }
         config.require(config.isNull("variance_type"), "variance_type '" + config.getString("variance_type") + "'");
         String fst = config.getString("final_sigmas_type");
         config.require(fst.equals("zero") || fst.equals("sigma_min"), "final_sigmas_type '" + fst + "'");
-        if (!algorithm.equals("dpmsolver++") && fst.equals("zero")) {
+        this.plusPlus = algorithm.endsWith("dpmsolver++");
+        this.sde = algorithm.startsWith("sde-");
+        this.karras = config.getBool("use_karras_sigmas");
+        if (!plusPlus && fst.equals("zero")) {
             throw new IllegalArgumentException(CLASS_NAME + ": final_sigmas_type 'zero' is not supported for algorithm_type '"
                     + algorithm + "'; choose 'sigma_min'");
         }
-        this.plusPlus = algorithm.equals("dpmsolver++");
         this.heun = solverType.equals("heun");
         this.trainSigmas = NoiseSchedule.trainSigmas(alphasCumprod);
+        this.logSigmas = NoiseSchedule.logSigmas(trainSigmas);
         this.lambdaT = new float[alphasCumprod.length];
         for (int i = 0; i < lambdaT.length; i++) {
             lambdaT[i] = log(sqrt(alphasCumprod[i])) - log(sqrt(1f - alphasCumprod[i]));
@@ -92,32 +101,10 @@ public final class DpmSolverMultistepScheduler extends BaseScheduler {
         int clippedIdx = 0;
         for (int i = lambdaT.length - 1; i >= 0 && lambdaT[i] < clip; i--) clippedIdx++;
         int lastTimestep = numTrainTimesteps - clippedIdx;
-        switch (config.getString("timestep_spacing")) {
-            case "linspace": {
-                double[] l = NoiseSchedule.npLinspace(0, lastTimestep - 1, n + 1);
-                timesteps = new long[n];
-                for (int i = 0; i < n; i++) timesteps[i] = (long) Math.rint(l[n - i]);
-                break;
-            }
-            case "leading": {
-                int ratio = lastTimestep / (n + 1);
-                timesteps = new long[n];
-                for (int i = 0; i < n; i++) timesteps[i] = (long) (n - i) * ratio + config.getInt("steps_offset");
-                break;
-            }
-            case "trailing": {
-                double[] a = NoiseSchedule.npArange(lastTimestep, 0, -((double) numTrainTimesteps / n));
-                timesteps = new long[a.length];
-                for (int i = 0; i < a.length; i++) timesteps[i] = (long) Math.rint(a[i]) - 1;
-                break;
-            }
-            default:
-                throw NoiseSchedule.unknownSpacing(config);
-        }
-        float last = config.getString("final_sigmas_type").equals("sigma_min")
-                ? sqrt((1f - alphasCumprod[0]) / alphasCumprod[0]) : 0f;
-        sigmas = new float[timesteps.length + 1];
-        for (int i = 0; i < timesteps.length; i++) sigmas[i] = (float) NoiseSchedule.interp(timesteps[i], trainSigmas);
+        NoiseSchedule.Multistep m = NoiseSchedule.Multistep.of(config, n, lastTimestep, trainSigmas, logSigmas, karras);
+        timesteps = m.timesteps();
+        sigmas = m.sigmas();
+        float last = config.getString("final_sigmas_type").equals("sigma_min") ? NoiseSchedule.sigmaMin(alphasCumprod) : 0f;
         sigmas[timesteps.length] = last;
         for (int i = 0; i < modelOutputs.length; i++) {
             release(modelOutputs[i]);
@@ -136,10 +123,8 @@ public final class DpmSolverMultistepScheduler extends BaseScheduler {
         return sigmas.clone();
     }
 
-    /** alpha_t = 1 / sqrt(sigma^2 + 1), sigma_t = sigma * alpha_t. */
     private static float[] alphaSigma(float sigma) {
-        float alpha = 1f / sqrt(sigma * sigma + 1f);
-        return new float[] {alpha, sigma * alpha};
+        return NoiseSchedule.alphaSigma(sigma);
     }
 
     @Override
@@ -161,10 +146,11 @@ public final class DpmSolverMultistepScheduler extends BaseScheduler {
             NDArray converted = s.use(keep(convertModelOutput(modelOutput, stepIndex, sample)));
             System.arraycopy(modelOutputs, 1, modelOutputs, 0, solverOrder - 1);
             modelOutputs[solverOrder - 1] = converted;
+            NDArray noise = sde ? NoiseSchedule.noise(s, generator, modelOutput, CLASS_NAME) : null;
             if (solverOrder == 1 || lowerOrderNums < 1 || lowerOrderFinal) {
-                prev = firstOrderUpdate(converted, stepIndex, sample);
+                prev = firstOrderUpdate(converted, stepIndex, sample, noise);
             } else {
-                prev = secondOrderUpdate(stepIndex, sample);
+                prev = secondOrderUpdate(stepIndex, sample, noise);
             }
             prev = s.result(prev);
         }
@@ -200,19 +186,27 @@ public final class DpmSolverMultistepScheduler extends BaseScheduler {
         }
     }
 
-    private NDArray firstOrderUpdate(NDArray m0, int i, NDArray sample) {
+    private NDArray firstOrderUpdate(NDArray m0, int i, NDArray sample, NDArray noise) {
         float[] t = alphaSigma(sigmas[i + 1]);
         float[] s0 = alphaSigma(sigmas[i]);
         float lambdaT = log(t[0]) - log(t[1]);
         float lambdaS = log(s0[0]) - log(s0[1]);
         float h = lambdaT - lambdaS;
+        if (sde && plusPlus) {
+            return sample.mul(t[1] / s0[1] * exp(-h)).add(m0.mul(t[0] * (1f - exp(-2f * h))))
+                    .add(noise.mul(t[1] * sqrt(1f - exp(-2f * h))));
+        }
+        if (sde) {
+            return sample.mul(t[0] / s0[0]).sub(m0.mul(2f * (t[1] * (exp(h) - 1f))))
+                    .add(noise.mul(t[1] * sqrt(exp(2f * h) - 1f)));
+        }
         if (plusPlus) {
             return sample.mul(t[1] / s0[1]).sub(m0.mul(t[0] * (exp(-h) - 1f)));
         }
         return sample.mul(t[0] / s0[0]).sub(m0.mul(t[1] * (exp(h) - 1f)));
     }
 
-    private NDArray secondOrderUpdate(int i, NDArray sample) {
+    private NDArray secondOrderUpdate(int i, NDArray sample, NDArray noise) {
         float[] t = alphaSigma(sigmas[i + 1]);
         float[] s0 = alphaSigma(sigmas[i]);
         float[] s1 = alphaSigma(sigmas[i - 1]);
@@ -226,6 +220,18 @@ public final class DpmSolverMultistepScheduler extends BaseScheduler {
         float r0 = h0 / h;
         NDArray d0 = m0;
         NDArray d1 = m0.sub(m1).mul(1f / r0);
+        if (sde && plusPlus) {
+            float c = t[0] * (1f - exp(-2f * h));
+            NDArray x = sample.mul(t[1] / s0[1] * exp(-h)).add(d0.mul(c));
+            x = heun ? x.add(d1.mul(t[0] * ((1f - exp(-2f * h)) / (-2f * h) + 1f))) : x.add(d1.mul(0.5f * c));
+            return x.add(noise.mul(t[1] * sqrt(1f - exp(-2f * h))));
+        }
+        if (sde) {
+            float c = t[1] * (exp(h) - 1f);
+            NDArray x = sample.mul(t[0] / s0[0]).sub(d0.mul(2f * c));
+            x = heun ? x.sub(d1.mul(2f * (t[1] * ((exp(h) - 1f) / h - 1f)))) : x.sub(d1.mul(c));
+            return x.add(noise.mul(t[1] * sqrt(exp(2f * h) - 1f)));
+        }
         if (plusPlus) {
             float c = t[0] * (exp(-h) - 1f);
             NDArray x = sample.mul(t[1] / s0[1]).sub(d0.mul(c));

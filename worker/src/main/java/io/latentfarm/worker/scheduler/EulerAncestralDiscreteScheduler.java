@@ -40,12 +40,7 @@ public final class EulerAncestralDiscreteScheduler extends SigmaScheduler {
         float sigmaUp = sqrt(sigmaTo * sigmaTo * (sigma * sigma - sigmaTo * sigmaTo) / (sigma * sigma));
         float sigmaDown = sqrt(sigmaTo * sigmaTo - sigmaUp * sigmaUp);
         try (StepScope s = new StepScope(sample, modelOutput)) {
-            NDArray predOriginal;
-            if (predictionType().equals("epsilon")) {
-                predOriginal = sample.sub(modelOutput.mul(sigma));
-            } else { // v_prediction
-                predOriginal = modelOutput.mul(-sigma / sqrt(sigma * sigma + 1f)).add(sample.div(sigma * sigma + 1f));
-            }
+            NDArray predOriginal = predictOriginal(modelOutput, sample, sigma);
             NDArray derivative = sample.sub(predOriginal).div(sigma);
             float dt = sigmaDown - sigma;
             NDArray prev = sample.add(derivative.mul(dt));

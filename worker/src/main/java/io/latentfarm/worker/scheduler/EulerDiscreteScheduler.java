@@ -40,9 +40,15 @@ public final class EulerDiscreteScheduler extends SigmaScheduler {
     @Override
     protected float finalSigma() {
         if (config.getString("final_sigmas_type").equals("sigma_min")) {
-            return sqrt((1f - alphasCumprod[0]) / alphasCumprod[0]);
+            return NoiseSchedule.sigmaMin(alphasCumprod);
         }
         return 0f;
+    }
+
+    /** diffusers casts Euler's timesteps to float32. */
+    @Override
+    protected double karrasTimestep(double t) {
+        return (float) t;
     }
 
     @Override
@@ -52,19 +58,7 @@ public final class EulerDiscreteScheduler extends SigmaScheduler {
         float sigmaHat = sigma; // sigma * (gamma + 1) with gamma = 0 (no churn)
         try (StepScope s = new StepScope(sample, modelOutput)) {
             if (generator != null) generator.randn(modelOutput.getShape().getShape()); // drawn, unused (gamma = 0)
-            NDArray predOriginal;
-            switch (predictionType()) {
-                case "epsilon":
-                    predOriginal = sample.sub(modelOutput.mul(sigmaHat));
-                    break;
-                case "sample":
-                    predOriginal = modelOutput;
-                    break;
-                default: // v_prediction
-                    predOriginal = modelOutput.mul(-sigma / sqrt(sigma * sigma + 1f))
-                            .add(sample.div(sigma * sigma + 1f));
-                    break;
-            }
+            NDArray predOriginal = predictOriginal(modelOutput, sample, sigmaHat);
             NDArray derivative = sample.sub(predOriginal).div(sigmaHat);
             float dt = sigmas[stepIndex + 1] - sigmaHat;
             return s.result(sample.add(derivative.mul(dt)));

@@ -82,18 +82,7 @@ public final class LmsDiscreteScheduler extends SigmaScheduler {
         NDArray prev;
         try (StepScope s = new StepScope(sample, modelOutput)) {
             derivatives.forEach(s::use);
-            NDArray predOriginal;
-            switch (predictionType()) {
-                case "epsilon":
-                    predOriginal = sample.sub(modelOutput.mul(sigma));
-                    break;
-                case "sample":
-                    predOriginal = modelOutput;
-                    break;
-                default: // v_prediction
-                    predOriginal = modelOutput.mul(-sigma / sqrt(sigma * sigma + 1f)).add(sample.div(sigma * sigma + 1f));
-                    break;
-            }
+            NDArray predOriginal = predictOriginal(modelOutput, sample, sigma);
             derivatives.addLast(s.use(keep(sample.sub(predOriginal).div(sigma))));
             if (derivatives.size() > ORDER) evicted.add(derivatives.removeFirst());
             int order = Math.min(stepIndex + 1, ORDER);

@@ -194,12 +194,163 @@ final class NoiseSchedule {
                 + "' is not supported (linspace, leading, trailing)");
     }
 
-    /** The step sigmas of the sigma schedulers: {@code np.interp(timesteps, arange, train sigmas)} then a final value, float32. */
-    static float[] interpolatedSigmas(float[] timesteps, float[] trainSigmas, float last) {
-        float[] s = new float[timesteps.length + 1];
-        for (int i = 0; i < timesteps.length; i++) s[i] = (float) interp(timesteps[i], trainSigmas);
-        s[timesteps.length] = last;
-        return s;
+    /** {@code np.log} of the float32 training sigmas (float32), for {@link #sigmaToT}. */
+    static float[] logSigmas(float[] trainSigmas) {
+        float[] out = new float[trainSigmas.length];
+        for (int i = 0; i < out.length; i++) out[i] = (float) Math.log(trainSigmas[i]);
+        return out;
+    }
+
+    /**
+     * diffusers' {@code _sigma_to_t} for a float64 sigma (numpy): the fractional training timestep
+     * whose log-sigma it falls on, interpolated linearly between the two neighbours.
+     */
+    static double sigmaToT(double sigma, float[] logSigmas) {
+        double logSigma = Math.log(Math.max(sigma, 1e-10));
+        int low = lowIndex(logSigma, logSigmas);
+        float lo = logSigmas[low];
+        float hi = logSigmas[low + 1];
+        double w = (lo - logSigma) / (double) (lo - hi);
+        w = Math.min(1, Math.max(0, w));
+        return (1 - w) * low + w * (low + 1);
+    }
+
+    /** {@link #sigmaToT} for a float32 torch sigma: diffusers' DPM2 runs it in float32 throughout. */
+    static float sigmaToT(float sigma, float[] logSigmas) {
+        float logSigma = (float) Math.log(Math.max(sigma, 1e-10f));
+        int low = lowIndex(logSigma, logSigmas);
+        float lo = logSigmas[low];
+        float hi = logSigmas[low + 1];
+        float w = (lo - logSigma) / (lo - hi);
+        w = Math.min(1f, Math.max(0f, w));
+        return (1f - w) * low + w * (low + 1);
+    }
+
+    /** The last index whose log-sigma is <= logSigma (0 if none), at most n - 2. */
+    private static int lowIndex(double logSigma, float[] logSigmas) {
+        int low = 0;
+        for (int i = 0; i < logSigmas.length; i++) {
+            if (logSigma - logSigmas[i] >= 0) low = i;
+        }
+        return Math.min(low, logSigmas.length - 2);
+    }
+
+    /** Karras et al. (2022) sigmas (rho 7) from sigmaMax down to sigmaMin, float64 as numpy computes them. */
+    static double[] karras(double sigmaMin, double sigmaMax, int n) {
+        double rho = 7.0;
+        double[] ramp = npLinspace(0, 1, n);
+        double minInvRho = Math.pow(sigmaMin, 1 / rho);
+        double maxInvRho = Math.pow(sigmaMax, 1 / rho);
+        double[] out = new double[n];
+        for (int i = 0; i < n; i++) out[i] = Math.pow(maxInvRho + ramp[i] * (minInvRho - maxInvRho), rho);
+        return out;
+    }
+
+    /**
+     * Integer timesteps of diffusers' multistep solvers (DPM-Solver, UniPC, DEIS): n + 1 points of
+     * which the last is dropped, so the schedule never reaches timestep 0.
+     */
+    static long[] multistepTimesteps(SchedulerConfig c, int n, int lastTimestep) {
+        int train = c.getInt("num_train_timesteps");
+        long[] t;
+        switch (c.getString("timestep_spacing")) {
+            case "linspace": {
+                double[] l = npLinspace(0, lastTimestep - 1, n + 1);
+                t = new long[n];
+                for (int i = 0; i < n; i++) t[i] = (long) Math.rint(l[n - i]);
+                return t;
+            }
+            case "leading": {
+                int ratio = lastTimestep / (n + 1);
+                t = new long[n];
+                for (int i = 0; i < n; i++) t[i] = (long) (n - i) * ratio + c.getInt("steps_offset");
+                return t;
+            }
+            case "trailing": {
+                double[] a = npArange(lastTimestep, 0, -((double) train / n));
+                t = new long[a.length];
+                for (int i = 0; i < a.length; i++) t[i] = (long) Math.rint(a[i]) - 1;
+                return t;
+            }
+            default:
+                throw unknownSpacing(c);
+        }
+    }
+
+    /**
+     * Integer timesteps of DDIM and DDPM: n points, descending, per timestep_spacing.
+     */
+    static long[] discreteTimesteps(SchedulerConfig c, int n) {
+        int train = c.getInt("num_train_timesteps");
+        long[] t = new long[n];
+        switch (c.getString("timestep_spacing")) {
+            case "linspace": {
+                double[] l = npLinspace(0, train - 1, n);
+                for (int i = 0; i < n; i++) t[i] = (long) Math.rint(l[n - 1 - i]);
+                return t;
+            }
+            case "leading": {
+                int ratio = train / n;
+                for (int i = 0; i < n; i++) t[i] = (long) (n - 1 - i) * ratio + c.getInt("steps_offset");
+                return t;
+            }
+            case "trailing": {
+                double[] a = npArange(train, 0, -((double) train / n));
+                t = new long[a.length];
+                for (int i = 0; i < a.length; i++) t[i] = (long) Math.rint(a[i]) - 1;
+                return t;
+            }
+            default:
+                throw unknownSpacing(c);
+        }
+    }
+
+    /**
+     * The multistep solvers' schedule: integer timesteps and their sigmas (Karras sigmas and the
+     * timesteps nearest to them with {@code karras}), plus a slot for the final sigma the caller sets.
+     */
+    record Multistep(long[] timesteps, float[] sigmas) {
+        static Multistep of(SchedulerConfig c, int n, int lastTimestep, float[] trainSigmas, float[] logSigmas,
+                            boolean karras) {
+            long[] t = multistepTimesteps(c, n, lastTimestep);
+            float[] s;
+            if (karras) {
+                double[] k = karras(trainSigmas[0], trainSigmas[trainSigmas.length - 1], n);
+                t = new long[k.length];
+                s = new float[k.length + 1];
+                for (int i = 0; i < k.length; i++) {
+                    t[i] = (long) Math.rint(sigmaToT(k[i], logSigmas));
+                    s[i] = (float) k[i];
+                }
+            } else {
+                s = new float[t.length + 1];
+                for (int i = 0; i < t.length; i++) s[i] = (float) interp(t[i], trainSigmas);
+            }
+            return new Multistep(t, s);
+        }
+    }
+
+    /** alpha_t = 1 / sqrt(sigma^2 + 1) and sigma_t = sigma * alpha_t (float32). */
+    static float[] alphaSigma(float sigma) {
+        float alpha = 1f / (float) Math.sqrt(sigma * sigma + 1f);
+        return new float[] {alpha, sigma * alpha};
+    }
+
+    /** lambda = log(alpha_t) - log(sigma_t) of a sigma (float32). */
+    static float lambda(float[] alphaSigma) {
+        return (float) Math.log(alphaSigma[0]) - (float) Math.log(alphaSigma[1]);
+    }
+
+    /** Sigma of the training timestep 0: what final_sigmas_type "sigma_min" appends. */
+    static float sigmaMin(float[] alphasCumprod) {
+        return (float) Math.sqrt((1f - alphasCumprod[0]) / alphasCumprod[0]);
+    }
+
+    /** One noise-drawing helper for every scheduler: noise of {@code like}'s shape from the job's generator. */
+    static ai.djl.ndarray.NDArray noise(StepScope s, io.latentfarm.worker.pipeline.TorchGenerator generator,
+                                        ai.djl.ndarray.NDArray like, String who) {
+        if (generator == null) throw new IllegalArgumentException(who + " draws noise: it needs the job's generator");
+        return generator.randn(s.manager(), like.getShape());
     }
 
     static float max(float[] x) {
