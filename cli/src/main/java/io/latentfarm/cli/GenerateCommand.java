@@ -62,7 +62,7 @@ public final class GenerateCommand implements Callable<Integer> {
     @Option(names = "--height", defaultValue = "512", description = "Height in pixels, a multiple of 8 (default ${DEFAULT-VALUE}).")
     int height;
 
-    @Option(names = "--scheduler", description = "pndm, ddim, lms, euler, euler_a or dpmpp_2m (default: the model's own).")
+    @Option(names = "--scheduler", completionCandidates = SchedulerNames.class, description = SchedulerNames.DESCRIPTION)
     String scheduler;
 
     @Option(names = "--rows", description = "Grid rows (with --cols): also writes grid.png.")
@@ -82,10 +82,7 @@ public final class GenerateCommand implements Callable<Integer> {
         if ((rows == null) != (cols == null)) {
             throw new IllegalArgumentException("--rows and --cols go together");
         }
-        if (scheduler != null && !io.latentfarm.common.Schedulers.isKnown(scheduler)) {
-            throw new IllegalArgumentException("--scheduler: '" + scheduler + "' is not one of "
-                    + String.join(", ", io.latentfarm.common.Schedulers.NAMES));
-        }
+        SchedulerNames.check("--scheduler", scheduler);
         boolean randomSeed = seed == null;
         long s = randomSeed ? new SecureRandom().nextLong() & 0xffff_ffffL : seed;
         GenerationRequest request = new GenerationRequest(prompts, negativePrompt, imagesPerPrompt, steps,
@@ -105,7 +102,7 @@ public final class GenerateCommand implements Callable<Integer> {
         List<RgbImage> images = new ArrayList<>();
         try (StableDiffusionPipeline pipe = StableDiffusionPipeline.load(model, PipelineOptions.auto(variant));
              ProgressBar bar = ProgressBar.forTerminal("denoising")) {
-            String schedulerName = scheduler != null ? scheduler : pipe.defaultSchedulerName();
+            String schedulerName = pipe.schedulerName(scheduler); // fails here, before any step, if it cannot run
             int[] all = new int[request.batchSize()];
             for (int i = 0; i < all.length; i++) all[i] = i;
             // image by image, as workers render: the same request gives the same bytes here and

@@ -39,8 +39,7 @@ final class RequestOptions {
     @Option(names = "--height", defaultValue = "512", description = "Height, a multiple of 8 (default ${DEFAULT-VALUE}).")
     int height;
 
-    @Option(names = "--scheduler", defaultValue = "pndm",
-            description = "pndm, ddim, lms, euler, euler_a or dpmpp_2m (default ${DEFAULT-VALUE}).")
+    @Option(names = "--scheduler", completionCandidates = SchedulerNames.class, description = SchedulerNames.DESCRIPTION)
     String scheduler;
 
     @Option(names = "--seed-mode", defaultValue = "batch",

@@ -33,11 +33,14 @@ public record GenerationParameters(String prompt, String negativePrompt, int ste
         Objects.requireNonNull(sampler, "sampler");
     }
 
-    /** The parameters of a job's image. */
-    public static GenerationParameters of(RenderJob job) {
+    /**
+     * The parameters of a job's image as a worker rendered it: with {@code sampler} (the job's, or
+     * the model's own when the job names none) and {@code model} (used when the job names none).
+     */
+    public static GenerationParameters of(RenderJob job, String sampler, String model) {
         boolean batch = job.seedMode() == SeedMode.BATCH;
-        return new GenerationParameters(job.prompt(), job.negativePrompt(), job.steps(), job.scheduler(),
-                job.guidance(), job.generatorSeed(), job.width(), job.height(), job.model(),
+        return new GenerationParameters(job.prompt(), job.negativePrompt(), job.steps(), sampler,
+                job.guidance(), job.generatorSeed(), job.width(), job.height(), job.model() != null ? job.model() : model,
                 batch ? job.batchSize() : 1, batch ? job.sliceIndex() : 0);
     }
 

@@ -1,6 +1,7 @@
 package io.latentfarm.common.message;
 
 import com.fasterxml.jackson.annotation.JsonIgnore;
+import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.annotation.JsonProperty;
 import com.fasterxml.jackson.annotation.JsonPropertyOrder;
 import io.latentfarm.common.BatchIds;
@@ -15,12 +16,16 @@ import java.util.Objects;
  * @param reason    why it failed (failed only)
  * @param timings   where the time went (rendered only; may be null)
  * @param model     the model the worker rendered with (its id or folder name; may be null)
+ * @param scheduler the sampler's short name the worker rendered with (rendered only; the model's own
+ *                  when the job named none); absent from results written before it existed
+ * @param permanent the failure cannot change on a retry (an invalid parameter, a scheduler config
+ *                  no sampler supports, a model mismatch): the coordinator fails the image at once
  * @param warnings  what the user should know about how the job was read, one line each naming the
  *                  field (e.g. {@code prompt: 85 CLIP tokens, truncated to 77}); null when none,
  *                  and absent from results written before it existed
  */
 @JsonPropertyOrder({"schemaVersion", "batchId", "index", "jobId", "status", "objectKey", "reason",
-        "workerId", "timings", "attempt", "model", "warnings"})
+        "workerId", "timings", "attempt", "model", "scheduler", "permanent", "warnings"})
 public record RenderResult(
         int schemaVersion,
         String batchId,
@@ -33,6 +38,8 @@ public record RenderResult(
         Timings timings,
         int attempt,
         String model,
+        String scheduler,
+        @JsonInclude(JsonInclude.Include.NON_DEFAULT) boolean permanent,
         List<String> warnings) implements Message {
 
     public enum Status {
@@ -66,12 +73,24 @@ public record RenderResult(
     public static RenderResult rendered(RenderJob job, String workerId, String model, Timings timings,
                                         List<String> warnings) {
         return new RenderResult(SCHEMA_VERSION, job.batchId(), job.index(), job.jobId(), Status.RENDERED,
-                job.objectKey(), null, workerId, timings, job.attempt(), model, warnings);
+                job.objectKey(), null, workerId, timings, job.attempt(), model, job.scheduler(), false, warnings);
     }
 
     public static RenderResult failed(RenderJob job, String workerId, String reason) {
         return new RenderResult(SCHEMA_VERSION, job.batchId(), job.index(), job.jobId(), Status.FAILED,
-                null, reason, workerId, null, job.attempt(), job.model(), null);
+                null, reason, workerId, null, job.attempt(), job.model(), job.scheduler(), false, null);
+    }
+
+    /** This result naming the scheduler that was used. */
+    public RenderResult withScheduler(String used) {
+        return new RenderResult(schemaVersion, batchId, index, jobId, status, objectKey, reason, workerId, timings,
+                attempt, model, used, permanent, warnings);
+    }
+
+    /** This failure marked as one no retry can change. */
+    public RenderResult asPermanent() {
+        return new RenderResult(schemaVersion, batchId, index, jobId, status, objectKey, reason, workerId, timings,
+                attempt, model, scheduler, true, warnings);
     }
 
     @JsonIgnore

@@ -57,6 +57,7 @@ public final class StableDiffusionPipeline implements AutoCloseable {
             this.vaeConfig = VaeConfig.fromJson(folder.config("vae"));
             this.vae = new AutoencoderKL(vaeConfig, weights("vae"));
             this.schedulerConfig = folder.config("scheduler");
+            checkFolderScheduler();
         } catch (RuntimeException e) {
             close();
             throw e;
@@ -90,21 +91,49 @@ public final class StableDiffusionPipeline implements AutoCloseable {
     }
 
     /**
-     * The short name (pndm, ddim, lms, euler, euler_a, dpmpp_2m) of the scheduler the folder's
-     * {@code scheduler_config.json} names; a request without a scheduler uses it.
+     * Refuses, at load time, a folder scheduler whose class is implemented but whose config carries
+     * an option no implemented sampler supports, naming the file and the key. An unknown class only
+     * fails a render that needs it (one without a scheduler name).
      */
-    public String defaultSchedulerName() {
-        String cls = schedulerConfig.path("_class_name").asText("PNDMScheduler");
-        return switch (cls) {
-            case "DDIMScheduler" -> "ddim";
-            case "LMSDiscreteScheduler" -> "lms";
-            case "EulerDiscreteScheduler" -> "euler";
-            case "EulerAncestralDiscreteScheduler" -> "euler_a";
-            case "DPMSolverMultistepScheduler" -> "dpmpp_2m";
-            case "PNDMScheduler" -> "pndm";
-            default -> throw new io.latentfarm.worker.model.ModelException(folder.dir().resolve("scheduler/scheduler_config.json")
-                    + ": scheduler " + cls + " is not implemented; choose one of pndm, ddim, lms, euler, euler_a, dpmpp_2m");
-        };
+    private void checkFolderScheduler() {
+        String cls = schedulerConfig.path("_class_name").asText("");
+        if (!SchedulerFactory.isImplemented(cls)) return;
+        try (Scheduler ignored = SchedulerFactory.createFromClassName(schedulerConfig)) {
+            // constructed: every option it carries is supported
+        } catch (RuntimeException e) {
+            throw new io.latentfarm.worker.model.ModelException(schedulerFile() + ": " + e.getMessage(), e);
+        }
+    }
+
+    private java.nio.file.Path schedulerFile() {
+        return folder.dir().resolve("scheduler/scheduler_config.json");
+    }
+
+    /**
+     * The scheduler a render with {@code requested} (a short name; null: the model's own) runs,
+     * configured from the folder's scheduler config as diffusers' {@code from_config} does.
+     *
+     * @throws InvalidJobException for an unknown name, or a class or option not implemented
+     */
+    public Scheduler scheduler(String requested) {
+        try {
+            return requested == null ? SchedulerFactory.createFromClassName(schedulerConfig)
+                    : SchedulerFactory.create(requested, schedulerConfig);
+        } catch (IllegalArgumentException | UnsupportedOperationException e) {
+            String what = requested == null ? schedulerFile() + " (the model's own scheduler)" : "scheduler '" + requested + "'";
+            throw new InvalidJobException(what + ": " + e.getMessage(), e);
+        }
+    }
+
+    /**
+     * The short name of the scheduler a render with {@code requested} runs (null: the model's own),
+     * the name PNG parameters and results report: the registry entry its resolved config is, so
+     * {@code euler} on a folder with Karras sigmas is {@code euler_karras}, as it draws.
+     */
+    public String schedulerName(String requested) {
+        try (Scheduler s = scheduler(requested)) {
+            return SchedulerFactory.nameOf(s);
+        }
     }
 
     /**
@@ -112,7 +141,7 @@ public final class StableDiffusionPipeline implements AutoCloseable {
      * call of batch 2N per step (N without guidance), one generator for the whole batch.
      */
     public List<RenderedImage> generate(GenerationRequest request, ProgressListener listener) {
-        request.validate();
+        validate(request);
         int[] all = new int[request.batchSize()];
         for (int i = 0; i < all.length; i++) all[i] = i;
         try (NDManager call = manager.newSubManager()) {
@@ -129,7 +158,7 @@ public final class StableDiffusionPipeline implements AutoCloseable {
      * (the CPU kernels are not bitwise batch-invariant; the one-call batch agrees within one level).
      */
     public List<RenderedImage> generate(GenerationRequest request, int[] indices, ProgressListener listener) {
-        request.validate();
+        validate(request);
         ProgressListener progress = listener == null ? ProgressListener.NONE : listener;
         int n = request.batchSize();
         for (int i : indices) {
@@ -161,6 +190,15 @@ public final class StableDiffusionPipeline implements AutoCloseable {
         return out;
     }
 
+    /** Invalid parameters fail the same way on every try. */
+    private static void validate(GenerationRequest request) {
+        try {
+            request.validate();
+        } catch (IllegalArgumentException e) {
+            throw new InvalidJobException(e.getMessage(), e);
+        }
+    }
+
     /**
      * The denoising loop over the images {@code indices}; {@code generator} draws noise of their
      * shape (the full generator for the whole batch, a batch-row view for one image).
@@ -169,11 +207,12 @@ public final class StableDiffusionPipeline implements AutoCloseable {
                                                  ProgressListener progress, PromptEmbeddings texts) {
         int k = indices.length;
         boolean cfg = request.classifierFreeGuidance();
-        try (Scheduler scheduler = SchedulerFactory.create(
-                request.scheduler() == null ? defaultSchedulerName() : request.scheduler(), schedulerConfig);
+        try (Scheduler scheduler = scheduler(request.scheduler());
              NDManager job = manager.newSubManager()) {
             scheduler.setTimesteps(request.steps());
             double[] timesteps = scheduler.timesteps();
+            int warmup = timesteps.length - request.steps() * scheduler.order();
+            int done = 0;
             NDArray embeddings = encodePrompts(job, request, indices, cfg, texts);
             Shape latentShape = new Shape(k, unetInChannels(), request.height() / 8, request.width() / 8);
             NDArray noise = generator.randn(job, latentShape);
@@ -201,7 +240,12 @@ public final class StableDiffusionPipeline implements AutoCloseable {
                     progress.onLatents(i, next);
                     latents = next;
                 }
-                progress.onStep(i + 1, timesteps.length);
+                // diffusers' progress bar: the steps the user asked for, so a second-order
+                // scheduler's extra model calls (Heun: 2n - 1) and PNDM's repeated first timestep
+                // (n + 1 calls) count once; onLatents above sees every call
+                if (i == timesteps.length - 1 || (i + 1 > warmup && (i + 1) % scheduler.order() == 0)) {
+                    progress.onStep(++done, request.steps());
+                }
             }
             List<RenderedImage> images = new ArrayList<>();
             for (int j = 0; j < k; j++) {

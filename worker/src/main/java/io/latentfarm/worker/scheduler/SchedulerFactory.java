@@ -68,6 +68,10 @@ public final class SchedulerFactory {
         return f.apply(config, overrides);
     }
 
+    public static boolean isImplemented(String className) {
+        return CLASSES.containsKey(className);
+    }
+
     /** The registry's short name for a built scheduler (from its class and resolved config). */
     public static String nameOf(Scheduler scheduler) {
         SchedulerConfig c = scheduler.config();

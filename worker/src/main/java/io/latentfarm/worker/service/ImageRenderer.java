@@ -30,6 +30,14 @@ public interface ImageRenderer extends AutoCloseable {
         return List.of();
     }
 
+    /**
+     * The short name of the scheduler a job with {@code requested} runs (null: the model's own),
+     * as PNG parameters and results report it.
+     */
+    default String schedulerName(String requested) {
+        return requested;
+    }
+
     /** The model's label, written into results, PNG parameters and manifests (e.g. its folder name). */
     String modelId();
 

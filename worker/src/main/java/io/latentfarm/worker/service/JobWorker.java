@@ -11,6 +11,7 @@ import io.latentfarm.common.message.MessageDecodeException;
 import io.latentfarm.common.message.RenderJob;
 import io.latentfarm.common.message.RenderResult;
 import io.latentfarm.common.storage.ObjectStore;
+import io.latentfarm.worker.pipeline.InvalidJobException;
 import io.latentfarm.worker.pipeline.ProgressListener;
 import io.latentfarm.worker.pipeline.RenderedImage;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
@@ -414,7 +415,8 @@ public final class JobWorker implements AutoCloseable {
                 .filter(j -> j.model() != null && !j.model().equals(model)).toList();
         if (!mismatched.isEmpty()) {
             for (RenderJob job : mismatched) {
-                publishFailure(job, "this worker serves model \"" + model + "\", the job asks for \"" + job.model() + "\"");
+                publishFailure(job, "this worker serves model \"" + model + "\", the job asks for \"" + job.model() + "\"",
+                        true);
             }
             List<RenderJob> rest = new ArrayList<>(jobs);
             rest.removeAll(mismatched);
@@ -442,6 +444,11 @@ public final class JobWorker implements AutoCloseable {
                 skip(jobs, "during rendering"); // BatchCancelled from the listener, or a failure that no longer matters
                 return;
             }
+            if (e instanceof InvalidJobException) { // fails alike on every try: no retry, no stack trace
+                LOG.warn("worker {}: {} cannot be rendered: {}", settings.workerId(), lead.jobId(), e.getMessage());
+                jobs.forEach(job -> publishFailure(job, e.getMessage(), true));
+                return;
+            }
             String reason = e.getClass().getSimpleName() + (e.getMessage() == null ? "" : ": " + e.getMessage());
             LOG.warn("worker {}: rendering {} failed: {}", settings.workerId(), lead.jobId(), reason, e);
             for (RenderJob job : jobs) {
@@ -450,6 +457,7 @@ public final class JobWorker implements AutoCloseable {
             return;
         }
         long rendered = System.nanoTime();
+        String scheduler = renderer.schedulerName(lead.scheduler());
         for (RenderedImage image : images) {
             RenderJob job = call.jobAt(image.index());
             if (cancelled.contains(job.batchId())) {
@@ -457,7 +465,7 @@ public final class JobWorker implements AutoCloseable {
                 continue;
             }
             long encodeStart = System.nanoTime();
-            byte[] png = Png.encode(new RgbImage(image.width(), image.height(), image.rgb()), parameters(job, model));
+            byte[] png = Png.encode(new RgbImage(image.width(), image.height(), image.rgb()), GenerationParameters.of(job, scheduler, model));
             long uploadStart = System.nanoTime();
             store.put(job.objectKey(), png, "image/png");
             long uploaded = System.nanoTime();
@@ -467,7 +475,8 @@ public final class JobWorker implements AutoCloseable {
                     ms(rendered - lastStep[0]) + ms(uploadStart - encodeStart), ms(uploaded - uploadStart),
                     ms(uploaded - start));
             send(new ProducerRecord<>(topics.results(), job.batchId(),
-                    Json.toBytes(RenderResult.rendered(job, settings.workerId(), model, timings, warnings(job)))));
+                    Json.toBytes(RenderResult.rendered(job, settings.workerId(), model, timings, warnings(job))
+                            .withScheduler(scheduler))));
             this.rendered.incrementAndGet();
             LOG.info("worker {}: rendered {} in {} ms", settings.workerId(), job.jobId(), ms(uploaded - start));
         }
@@ -493,16 +502,6 @@ public final class JobWorker implements AutoCloseable {
             LOG.warn("worker {}: no warnings for {}: {}", settings.workerId(), job.jobId(), e.toString());
             return List.of();
         }
-    }
-
-    /** What the PNG says about how it was made; the model is the worker's when the job names none. */
-    static GenerationParameters parameters(RenderJob job, String model) {
-        GenerationParameters p = GenerationParameters.of(job);
-        if (job.model() != null) {
-            return p;
-        }
-        return new GenerationParameters(p.prompt(), p.negativePrompt(), p.steps(), p.sampler(), p.cfgScale(),
-                p.seed(), p.width(), p.height(), model, p.batchSize(), p.batchPos());
     }
 
     private ProgressListener progress(List<RenderJob> jobs, long[] lastStep) {
@@ -536,8 +535,14 @@ public final class JobWorker implements AutoCloseable {
     }
 
     private void publishFailure(RenderJob job, String reason) {
+        publishFailure(job, reason, false);
+    }
+
+    /** @param permanent it would fail alike on every try: the coordinator fails the image at once */
+    private void publishFailure(RenderJob job, String reason, boolean permanent) {
+        RenderResult failure = RenderResult.failed(job, settings.workerId(), reason);
         send(new ProducerRecord<>(topics.results(), job.batchId(),
-                Json.toBytes(RenderResult.failed(job, settings.workerId(), reason))));
+                Json.toBytes(permanent ? failure.asPermanent() : failure)));
         failed.incrementAndGet();
     }
 

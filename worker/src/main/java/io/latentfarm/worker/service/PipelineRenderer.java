@@ -62,6 +62,11 @@ public final class PipelineRenderer implements ImageRenderer {
     }
 
     @Override
+    public String schedulerName(String requested) {
+        return pipeline.schedulerName(requested);
+    }
+
+    @Override
     public String modelId() {
         return modelId;
     }
