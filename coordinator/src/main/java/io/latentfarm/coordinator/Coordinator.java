@@ -502,13 +502,13 @@ public final class Coordinator implements AutoCloseable {
         }
         RenderJob job = RenderJob.forImage(state.request(), index, keys.image(state.batchId(), index))
                 .withAttempt(result.attempt());
-        if (!result.permanent() && result.attempt() < settings.maxAttempts()) {
+        if (!result.failsOnEveryTry() && result.attempt() < settings.maxAttempts()) {
             LOG.info("coordinator: {} attempt {} failed ({}); re-issuing", result.jobId(), result.attempt(), result.reason());
             sendJob(job.withAttempt(result.attempt() + 1));
             tx.put(state.withAttempt(index, result.attempt() + 1, now));
         } else {
             // a permanent failure (one no retry can change) fails the image at its first attempt
-            String reason = result.permanent() ? "image " + index + " failed: " + result.reason()
+            String reason = result.failsOnEveryTry() ? "image " + index + " failed: " + result.reason()
                     : "image " + index + " failed after " + result.attempt() + " attempts: " + result.reason();
             deadLetterJob(job, reason);
             event(BatchEvent.failed(state.batchId(), reason));

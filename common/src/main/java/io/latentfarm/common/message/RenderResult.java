@@ -1,7 +1,6 @@
 package io.latentfarm.common.message;
 
 import com.fasterxml.jackson.annotation.JsonIgnore;
-import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.annotation.JsonProperty;
 import com.fasterxml.jackson.annotation.JsonPropertyOrder;
 import io.latentfarm.common.BatchIds;
@@ -39,7 +38,7 @@ public record RenderResult(
         int attempt,
         String model,
         String scheduler,
-        @JsonInclude(JsonInclude.Include.NON_DEFAULT) boolean permanent,
+        Boolean permanent,
         List<String> warnings) implements Message {
 
     public enum Status {
@@ -59,6 +58,7 @@ public record RenderResult(
             jobId = RenderJob.jobId(batchId, index);
         }
         warnings = warnings == null || warnings.isEmpty() ? null : List.copyOf(warnings);
+        permanent = Boolean.TRUE.equals(permanent) ? Boolean.TRUE : null; // written only when true
     }
 
     public static RenderResult rendered(RenderJob job, String workerId, Timings timings) {
@@ -73,12 +73,12 @@ public record RenderResult(
     public static RenderResult rendered(RenderJob job, String workerId, String model, Timings timings,
                                         List<String> warnings) {
         return new RenderResult(SCHEMA_VERSION, job.batchId(), job.index(), job.jobId(), Status.RENDERED,
-                job.objectKey(), null, workerId, timings, job.attempt(), model, job.scheduler(), false, warnings);
+                job.objectKey(), null, workerId, timings, job.attempt(), model, job.scheduler(), null, warnings);
     }
 
     public static RenderResult failed(RenderJob job, String workerId, String reason) {
         return new RenderResult(SCHEMA_VERSION, job.batchId(), job.index(), job.jobId(), Status.FAILED,
-                null, reason, workerId, null, job.attempt(), job.model(), job.scheduler(), false, null);
+                null, reason, workerId, null, job.attempt(), job.model(), job.scheduler(), null, null);
     }
 
     /** This result naming the scheduler that was used. */
@@ -90,7 +90,13 @@ public record RenderResult(
     /** This failure marked as one no retry can change. */
     public RenderResult asPermanent() {
         return new RenderResult(schemaVersion, batchId, index, jobId, status, objectKey, reason, workerId, timings,
-                attempt, model, scheduler, true, warnings);
+                attempt, model, scheduler, Boolean.TRUE, warnings);
+    }
+
+    /** {@link #permanent}: no retry can change this failure. */
+    @JsonIgnore
+    public boolean failsOnEveryTry() {
+        return Boolean.TRUE.equals(permanent);
     }
 
     @JsonIgnore

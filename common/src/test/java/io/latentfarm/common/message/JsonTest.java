@@ -37,7 +37,7 @@ class JsonTest {
         assertNull(r.seed());
         assertEquals(512, r.width());
         assertEquals(512, r.height());
-        assertEquals("pndm", r.scheduler());
+        assertNull(r.scheduler(), "no scheduler: the model's own, picked by the worker");
         assertNull(r.model());
         assertEquals("batch", r.seedMode());
         assertEquals(1, r.imageCount());

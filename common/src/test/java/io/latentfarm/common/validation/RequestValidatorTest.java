@@ -1,5 +1,6 @@
 package io.latentfarm.common.validation;
 
+import io.latentfarm.common.SchedulerRegistry;
 import io.latentfarm.common.message.RenderRequest;
 import org.junit.jupiter.api.Test;
 
@@ -34,7 +35,7 @@ class RequestValidatorTest {
                 "guidance: -1 is outside 0..30",
                 "width: 500 is not a multiple of 8",
                 "height: 2048 is outside 64..1024",
-                "scheduler: \"foo\" is not one of pndm, ddim, lms, euler, euler_a, dpmpp_2m"), v);
+                "scheduler: \"foo\" is not one of " + String.join(", ", SchedulerRegistry.names())), v);
     }
 
     @Test
@@ -88,11 +89,12 @@ class RequestValidatorTest {
 
     @Test
     void everyKnownSchedulerIsAccepted() {
-        for (String s : List.of("pndm", "ddim", "lms", "euler", "euler_a", "dpmpp_2m")) {
+        for (String s : SchedulerRegistry.names()) {
             assertEquals(List.of(), violations(valid().scheduler(s)), s);
         }
-        assertEquals(List.of("scheduler: \"PNDM\" is not one of pndm, ddim, lms, euler, euler_a, dpmpp_2m"),
+        assertEquals(List.of("scheduler: \"PNDM\" is not one of " + String.join(", ", SchedulerRegistry.names())),
                 violations(valid().scheduler("PNDM")));
+        assertEquals(List.of(), violations(valid().scheduler(null)), "no scheduler: the model's own");
     }
 
     @Test
