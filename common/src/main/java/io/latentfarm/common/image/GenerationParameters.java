@@ -19,7 +19,8 @@ import java.util.Objects;
  * noise is slice {@code batchPos} of a batch draw also gets {@code , Batch size: N, Batch pos: i}:
  * the seed alone does not reproduce it.
  *
- * @param sampler   the scheduler name ({@code dpmpp_2m_karras}); written as its A1111 label ({@code DPM++ 2M Karras})
+ * @param sampler   the scheduler name ({@code dpmpp_2m_karras}); written as its A1111 label ({@code DPM++ 2M Karras});
+ *                  null (not known) leaves the Sampler entry out
  * @param seed      the generator's seed
  * @param batchSize images drawn from that generator (1: the seed alone reproduces the image)
  * @param batchPos  this image's slice of that draw
@@ -30,7 +31,6 @@ public record GenerationParameters(String prompt, String negativePrompt, int ste
     public GenerationParameters {
         Objects.requireNonNull(prompt, "prompt");
         negativePrompt = negativePrompt == null ? "" : negativePrompt;
-        Objects.requireNonNull(sampler, "sampler");
     }
 
     /**
@@ -50,9 +50,11 @@ public record GenerationParameters(String prompt, String negativePrompt, int ste
         if (!negativePrompt.isEmpty()) {
             text.append("\nNegative prompt: ").append(negativePrompt);
         }
-        text.append("\nSteps: ").append(steps)
-                .append(", Sampler: ").append(SchedulerRegistry.label(sampler))
-                .append(", CFG scale: ").append(BigDecimal.valueOf(cfgScale).stripTrailingZeros().toPlainString()
+        text.append("\nSteps: ").append(steps);
+        if (sampler != null) {
+            text.append(", Sampler: ").append(SchedulerRegistry.label(sampler));
+        }
+        text.append(", CFG scale: ").append(BigDecimal.valueOf(cfgScale).stripTrailingZeros().toPlainString()
                         .replaceFirst("^(-?\\d+)$", "$1.0"))
                 .append(", Seed: ").append(seed)
                 .append(", Size: ").append(width).append('x').append(height);
