@@ -41,7 +41,9 @@ public record BatchState(int schemaVersion, String batchId, Status status, Rende
      * One rendered image: where it is, who made it how fast, and the worker's warnings about it
      * (null when none, and in states written before images had them).
      */
-    public record Image(String objectKey, String workerId, int attempt, String model, RenderResult.Timings timings,
+    /** @param scheduler the sampler the worker ran (absent in states written before it existed) */
+    public record Image(String objectKey, String workerId, int attempt, String model, String scheduler,
+                        RenderResult.Timings timings,
                         long receivedAt, List<String> warnings) {
 
         public Image {

@@ -14,14 +14,14 @@ import java.util.Set;
 
 /**
  * {@code manifest.json}: how a completed batch was made. The request as accepted (batch id and seed
- * filled in), the model, each image's prompt, generator seed and slice of the batch draw (what
+ * filled in), the model, the sampler the workers ran (the model's own when the request names none), each image's prompt, generator seed and slice of the batch draw (what
  * reproduces it), who rendered it in how long, the grid, the batch's wall time, and the workers'
  * warnings (e.g. a prompt truncated to 77 CLIP tokens): per image, and distinct and sorted for the
  * batch as the completed event has them; absent when none.
  */
-@JsonPropertyOrder({"batchId", "model", "acceptedAt", "completedAt", "elapsedMs", "renderMs", "warnings", "grid",
+@JsonPropertyOrder({"batchId", "model", "scheduler", "acceptedAt", "completedAt", "elapsedMs", "renderMs", "warnings", "grid",
         "images", "request"})
-public record Manifest(String batchId, String model, String acceptedAt, String completedAt, long elapsedMs,
+public record Manifest(String batchId, String model, String scheduler, String acceptedAt, String completedAt, long elapsedMs,
                        long renderMs, List<String> warnings, Grid grid, List<Image> images, RenderRequest request) {
 
     public record Grid(String key, int rows, int cols) {
@@ -33,21 +33,25 @@ public record Manifest(String batchId, String model, String acceptedAt, String c
      * @param sliceIndex which of them is this one's
      */
     public record Image(int index, String key, String prompt, long seed, int batchSize, int sliceIndex,
-                        String workerId, int attempt, RenderResult.Timings timings, List<String> warnings) {
+                        String scheduler, String workerId, int attempt, RenderResult.Timings timings, List<String> warnings) {
     }
 
     static Manifest of(BatchState state) {
         RenderRequest request = state.request();
         List<Image> images = new ArrayList<>();
         Set<String> models = new LinkedHashSet<>();
+        Set<String> schedulers = new LinkedHashSet<>();
         long renderMs = 0;
         for (int i = 0; i < state.total(); i++) {
             BatchState.Image image = state.images().get(i);
             RenderJob job = RenderJob.forImage(request, i, image.objectKey());
             images.add(new Image(i, image.objectKey(), job.prompt(), job.generatorSeed(), job.batchSize(),
-                    job.sliceIndex(), image.workerId(), image.attempt(), image.timings(), image.warnings()));
+                    job.sliceIndex(), image.scheduler(), image.workerId(), image.attempt(), image.timings(), image.warnings()));
             if (image.model() != null) {
                 models.add(image.model());
+            }
+            if (image.scheduler() != null) {
+                schedulers.add(image.scheduler());
             }
             if (image.timings() != null) {
                 renderMs += image.timings().totalMs();
@@ -57,7 +61,8 @@ public record Manifest(String batchId, String model, String acceptedAt, String c
         String model = request.model() != null ? request.model()
                 : models.isEmpty() ? null : String.join(", ", models);
         long completed = Objects.requireNonNullElse(state.completedAt(), state.lastProgressAt());
-        return new Manifest(state.batchId(), model, Instant.ofEpochMilli(state.acceptedAt()).toString(),
+        String scheduler = !schedulers.isEmpty() ? String.join(", ", schedulers) : request.scheduler();
+        return new Manifest(state.batchId(), model, scheduler, Instant.ofEpochMilli(state.acceptedAt()).toString(),
                 Instant.ofEpochMilli(completed).toString(), completed - state.acceptedAt(), renderMs,
                 warnings.isEmpty() ? null : warnings, new Grid(state.gridKey(), request.gridRows(), request.gridCols()),
                 images, request);

@@ -19,7 +19,7 @@ class BatchStateTest {
             .size(64, 64).seed(7L).build();
 
     static BatchState.Image image(int index, List<String> warnings) {
-        return new BatchState.Image("batches/b/images/000" + index + ".png", "w", 1, "m",
+        return new BatchState.Image("batches/b/images/000" + index + ".png", "w", 1, "m", "pndm",
                 new RenderResult.Timings(0, 1, 1, 1, 3), 1000 + index, warnings);
     }
 
