@@ -2,6 +2,7 @@ package io.latentfarm.cli;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.latentfarm.common.SchedulerRegistry;
 import io.latentfarm.common.image.Grid;
 import io.latentfarm.common.image.Png;
 import io.latentfarm.common.image.RgbImage;
@@ -13,6 +14,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 
 import static io.latentfarm.cli.CliTestSupport.run;
 import static io.latentfarm.cli.CliTestSupport.tinyModel;
@@ -20,13 +22,10 @@ import static org.junit.jupiter.api.Assertions.*;
 
 class GenerateCommandTest {
 
-    private static String kind(String cls) {
-        return switch (cls) {
-            case "PNDMScheduler" -> "pndm";
-            case "EulerAncestralDiscreteScheduler" -> "euler_a";
-            case "DPMSolverMultistepScheduler" -> "dpmpp_2m";
-            default -> throw new IllegalArgumentException(cls);
-        };
+    /** The short name of a case's scheduler: the registry entry its resolved config is. */
+    private static String kind(JsonNode scheduler) {
+        Map<String, Object> config = new ObjectMapper().convertValue(scheduler.get("config"), Map.class);
+        return SchedulerRegistry.nameFor(scheduler.get("class").asText(), config).orElseThrow().name();
     }
 
     /** `latentfarm generate` reproduces every pipeline case's PNG from the command line. */
@@ -45,7 +44,7 @@ class GenerateCommandTest {
             args.addAll(List.of("--steps", call.get("num_inference_steps").asText(),
                     "--guidance", call.get("guidance_scale").asText(), "--seed", call.get("seed").asText(),
                     "--width", call.get("width").asText(), "--height", call.get("height").asText(),
-                    "--scheduler", kind(c.get("scheduler").get("class").asText()), "--out", out.toString()));
+                    "--scheduler", kind(c.get("scheduler")), "--out", out.toString()));
             CliTestSupport.Run r = run(args.toArray(String[]::new));
             assertEquals(0, r.code(), name + ": " + r.err());
             for (int i = 0; i < c.get("png").size(); i++) {
@@ -82,12 +81,78 @@ class GenerateCommandTest {
                 run("generate", "--model", model, "--prompt", "x", "--width", "60", "--out", tmp.toString()));
         assertError("steps: 0 is below 1",
                 run("generate", "--model", model, "--prompt", "x", "--steps", "0", "--out", tmp.toString()));
-        assertError("--scheduler: 'heun' is not one of pndm, ddim, lms, euler, euler_a, dpmpp_2m",
-                run("generate", "--model", model, "--prompt", "x", "--scheduler", "heun", "--out", tmp.toString()));
+        assertError("--scheduler: 'PNDM' is not one of " + String.join(", ", SchedulerRegistry.names()),
+                run("generate", "--model", model, "--prompt", "x", "--scheduler", "PNDM", "--out", tmp.toString()));
         assertError("--model: " + tmp.resolve("absent") + " is not a folder",
                 run("generate", "--model", tmp.resolve("absent").toString(), "--prompt", "x", "--out", tmp.toString()));
         assertError("--rows x --cols is 4 but the call draws 1 images",
                 run("generate", "--model", model, "--prompt", "x", "--rows", "2", "--cols", "2", "--out", tmp.toString()));
+    }
+
+    /**
+     * Samplers picked by name run from the command line, and the PNG names them by their A1111
+     * label (every sampler renders in StableDiffusionPipelineTest, with the model loaded once).
+     */
+    @Test
+    void samplersByNameRunAndThePngNamesThem(@TempDir Path tmp) throws IOException {
+        for (String name : List.of("dpmpp_2m_karras", "heun", "dpm2_a_karras")) {
+            SchedulerRegistry.Entry e = SchedulerRegistry.byName(name).orElseThrow();
+            Path out = tmp.resolve(e.name());
+            CliTestSupport.Run r = run("generate", "--model", tinyModel().toString(), "--prompt", "x", "--steps", "4",
+                    "--width", "32", "--height", "32", "--seed", "1", "--scheduler", e.name(), "--out", out.toString());
+            assertEquals(0, r.code(), e.name() + ": " + r.err());
+            String params = Png.readParameters(Files.readAllBytes(out.resolve("0000.png"))).orElseThrow();
+            assertTrue(params.contains("Steps: 4, Sampler: " + e.label() + ","), e.name() + ": " + params);
+        }
+    }
+
+    @Test
+    void helpListsEverySamplerWithItsLabel() {
+        CliTestSupport.Run r = run("generate", "--help");
+        String help = (r.out() + r.err()).replaceAll("\\s+", " ");
+        for (SchedulerRegistry.Entry e : SchedulerRegistry.all()) {
+            assertTrue(help.contains(e.name() + " (" + e.label() + ")"), e.name() + " in: " + help);
+        }
+    }
+
+    /**
+     * A folder whose scheduler is DPM++ 2M with Karras sigmas loads and runs it by default; another
+     * sampler on it keeps the options its class accepts (Euler takes the Karras sigmas too, as
+     * diffusers' from_config does); an option no sampler implements is refused at load, by file and key.
+     */
+    @Test
+    void folderSchedulersWithOptions(@TempDir Path tmp) throws IOException {
+        Path karras = folderWithScheduler(tmp.resolve("karras"), "{\"_class_name\": \"DPMSolverMultistepScheduler\","
+                + " \"beta_schedule\": \"scaled_linear\", \"beta_start\": 0.00085, \"beta_end\": 0.012,"
+                + " \"steps_offset\": 1, \"algorithm_type\": \"dpmsolver++\", \"use_karras_sigmas\": true,"
+                + " \"timestep_spacing\": \"leading\", \"final_sigmas_type\": \"zero\", \"lower_order_final\": true}");
+        for (String[] c : new String[][] {{null, "DPM++ 2M Karras"}, {"euler", "Euler Karras"}, {"pndm", "PNDM"}}) {
+            Path out = tmp.resolve("out-" + c[0]);
+            List<String> args = new ArrayList<>(List.of("generate", "--model", karras.toString(), "--prompt", "x",
+                    "--steps", "4", "--width", "32", "--height", "32", "--seed", "1", "--out", out.toString()));
+            if (c[0] != null) args.addAll(List.of("--scheduler", c[0]));
+            CliTestSupport.Run r = run(args.toArray(String[]::new));
+            assertEquals(0, r.code(), r.err());
+            String params = Png.readParameters(Files.readAllBytes(out.resolve("0000.png"))).orElseThrow();
+            assertTrue(params.contains("Sampler: " + c[1] + ","), c[0] + ": " + params);
+        }
+        Path beta = folderWithScheduler(tmp.resolve("beta"), "{\"_class_name\": \"EulerDiscreteScheduler\","
+                + " \"use_beta_sigmas\": true}");
+        assertError(beta.resolve("scheduler/scheduler_config.json") + ": EulerDiscreteScheduler: use_beta_sigmas is not supported",
+                run("generate", "--model", beta.toString(), "--prompt", "x", "--out", tmp.resolve("o").toString()));
+    }
+
+    /** The tiny model's components (linked) with {@code schedulerConfig} as its scheduler. */
+    private static Path folderWithScheduler(Path dir, String schedulerConfig) throws IOException {
+        Files.createDirectories(dir.resolve("scheduler"));
+        try (var files = Files.list(tinyModel())) {
+            for (Path p : files.toList()) {
+                String name = p.getFileName().toString();
+                if (!name.equals("scheduler") && !name.equals("reference")) Files.createSymbolicLink(dir.resolve(name), p.toAbsolutePath());
+            }
+        }
+        Files.writeString(dir.resolve("scheduler/scheduler_config.json"), schedulerConfig);
+        return dir;
     }
 
     private static void assertError(String expected, CliTestSupport.Run r) {

@@ -2,6 +2,8 @@ package io.latentfarm.worker.pipeline;
 
 import ai.djl.ndarray.NDArray;
 import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.latentfarm.common.SchedulerRegistry;
 import io.latentfarm.worker.model.SafeTensors;
 import io.latentfarm.worker.testing.Reference;
 import org.junit.jupiter.api.AfterAll;
@@ -14,6 +16,7 @@ import java.io.IOException;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
@@ -42,19 +45,52 @@ class StableDiffusionPipelineTest {
         return new GenerationRequest(prompts, call.path("negative_prompt").asText(""),
                 call.get("num_images_per_prompt").asInt(), call.get("num_inference_steps").asInt(),
                 call.get("guidance_scale").asDouble(), call.get("seed").asLong(), call.get("width").asInt(),
-                call.get("height").asInt(), schedulerKind(c.get("scheduler").get("class").asText()));
+                call.get("height").asInt(), schedulerKind(c.get("scheduler")));
     }
 
-    static String schedulerKind(String cls) {
-        return switch (cls) {
-            case "PNDMScheduler" -> "pndm";
-            case "EulerAncestralDiscreteScheduler" -> "euler_a";
-            case "DPMSolverMultistepScheduler" -> "dpmpp_2m";
-            case "DDIMScheduler" -> "ddim";
-            case "LMSDiscreteScheduler" -> "lms";
-            case "EulerDiscreteScheduler" -> "euler";
-            default -> throw new IllegalArgumentException(cls);
-        };
+    /** The short name of a case's scheduler: the registry entry its resolved config is. */
+    static String schedulerKind(JsonNode scheduler) {
+        Map<String, Object> config = new ObjectMapper().convertValue(scheduler.get("config"), Map.class);
+        return SchedulerRegistry.nameFor(scheduler.get("class").asText(), config).orElseThrow().name();
+    }
+
+    /**
+     * Every sampler renders, and the loop runs like diffusers': every model call reaches
+     * onLatents (Heun and DPM2: 2n - 1, PNDM: n + 1, PLMS with its warm-up: n + 9), while onStep
+     * counts the n steps asked for, ending at n of n.
+     */
+    @Test
+    void everySamplerRendersAndProgressCountsTheStepsAsked() {
+        for (SchedulerRegistry.Entry e : SchedulerRegistry.all()) {
+            int steps = e.name().equals("pndm_prk") ? 4 : 2; // PLMS' warm-up needs 4; few calls keep this quick
+            int calls;
+            try (var s = pipe.scheduler(e.name())) {
+                s.setTimesteps(steps);
+                calls = s.numSteps();
+            }
+            List<Integer> done = new ArrayList<>();
+            int[] latents = {0};
+            List<RenderedImage> images = pipe.generate(new GenerationRequest(List.of("x"), "", 1, steps, 1.0, 1, 32, 32,
+                    e.name()), new int[] {0}, new ProgressListener() {
+                @Override
+                public void onStep(int step, int total) {
+                    assertEquals(steps, total, e.name());
+                    done.add(step);
+                }
+
+                @Override
+                public void onLatents(int step, NDArray x) {
+                    assertEquals(latents[0]++, step, e.name());
+                }
+            });
+            assertEquals(1, images.size());
+            assertEquals(calls, latents[0], e.name() + ": model calls");
+            List<Integer> expected = new ArrayList<>();
+            for (int i = 1; i <= steps; i++) expected.add(i);
+            assertEquals(expected, done, e.name() + ": steps");
+            assertEquals(e.name(), pipe.schedulerName(e.name()), "the tiny model's PNDM config changes no name");
+        }
+        assertEquals("pndm", pipe.schedulerName(null), "the model's own");
     }
 
     @Test
