@@ -99,7 +99,7 @@ class GenerateCommandTest {
             SchedulerRegistry.Entry e = SchedulerRegistry.byName(name).orElseThrow();
             Path out = tmp.resolve(e.name());
             CliTestSupport.Run r = run("generate", "--model", tinyModel().toString(), "--prompt", "x", "--steps", "4",
-                    "--width", "32", "--height", "32", "--seed", "1", "--scheduler", e.name(), "--out", out.toString());
+                    "--guidance", "1", "--width", "32", "--height", "32", "--seed", "1", "--scheduler", e.name(), "--out", out.toString());
             assertEquals(0, r.code(), e.name() + ": " + r.err());
             String params = Png.readParameters(Files.readAllBytes(out.resolve("0000.png"))).orElseThrow();
             assertTrue(params.contains("Steps: 4, Sampler: " + e.label() + ","), e.name() + ": " + params);
@@ -118,7 +118,7 @@ class GenerateCommandTest {
     /**
      * A folder whose scheduler is DPM++ 2M with Karras sigmas loads and runs it by default; another
      * sampler on it keeps the options its class accepts (Euler takes the Karras sigmas too, as
-     * diffusers' from_config does); an option no sampler implements is refused at load, by file and key.
+     * diffusers' from_config does) and the PNG names what ran; an option no sampler implements is refused at load, by file and key.
      */
     @Test
     void folderSchedulersWithOptions(@TempDir Path tmp) throws IOException {
@@ -126,10 +126,11 @@ class GenerateCommandTest {
                 + " \"beta_schedule\": \"scaled_linear\", \"beta_start\": 0.00085, \"beta_end\": 0.012,"
                 + " \"steps_offset\": 1, \"algorithm_type\": \"dpmsolver++\", \"use_karras_sigmas\": true,"
                 + " \"timestep_spacing\": \"leading\", \"final_sigmas_type\": \"zero\", \"lower_order_final\": true}");
-        for (String[] c : new String[][] {{null, "DPM++ 2M Karras"}, {"euler", "Euler Karras"}, {"pndm", "PNDM"}}) {
+        for (String[] c : new String[][] {{null, "DPM++ 2M Karras"}, {"euler", "Euler Karras"}, {"pndm", "PLMS"}}) {
+            // pndm on a folder without skip_prk_steps gets PNDM's default (false): the PLMS warm-up
             Path out = tmp.resolve("out-" + c[0]);
             List<String> args = new ArrayList<>(List.of("generate", "--model", karras.toString(), "--prompt", "x",
-                    "--steps", "4", "--width", "32", "--height", "32", "--seed", "1", "--out", out.toString()));
+                    "--steps", "4", "--guidance", "1", "--width", "32", "--height", "32", "--seed", "1", "--out", out.toString()));
             if (c[0] != null) args.addAll(List.of("--scheduler", c[0]));
             CliTestSupport.Run r = run(args.toArray(String[]::new));
             assertEquals(0, r.code(), r.err());
