@@ -11,6 +11,7 @@ import io.latentfarm.common.storage.ObjectStore;
 import io.latentfarm.embedded.EmbeddedKafka;
 import io.latentfarm.embedded.EmbeddedS3;
 import io.latentfarm.worker.pipeline.GenerationRequest;
+import io.latentfarm.worker.pipeline.InvalidJobException;
 import io.latentfarm.worker.pipeline.ProgressListener;
 import io.latentfarm.worker.pipeline.RenderedImage;
 import org.apache.kafka.clients.admin.Admin;
@@ -42,6 +43,7 @@ import java.util.Map;
 import java.util.concurrent.atomic.AtomicInteger;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -90,6 +92,9 @@ class JobWorkerTest {
                 prompts.add(request.promptOf(index));
                 if (request.promptOf(index).equals("boom")) {
                     throw new IllegalStateException("the UNet exploded");
+                }
+                if (request.promptOf(index).equals("invalid")) {
+                    throw new InvalidJobException("scheduler_config.json: use_beta_sigmas is not supported", null);
                 }
                 for (int s = 1; s <= request.steps(); s++) {
                     sleep(stepMillis);
@@ -209,9 +214,15 @@ class JobWorkerTest {
         produce(t, job("b1", 0, 2, "boom", 2));
         produce(t, "garbage", "{not a job".getBytes(StandardCharsets.UTF_8));
         produce(t, job("b1", 1, 2, "fine", 2));
+        produce(t, job("b2", 0, 1, "invalid", 1));
         try (JobWorker worker = new JobWorker(settings(t, "w1", Duration.ofSeconds(5), null), new StandIn(0), store).start()) {
-            List<RenderResult> results = await(t.results(), 2).stream().map(r -> Json.renderResult(r.value())).toList();
-            assertEquals(2, results.size());
+            List<RenderResult> results = await(t.results(), 3).stream().map(r -> Json.renderResult(r.value())).toList();
+            assertEquals(3, results.size());
+            // a failure no retry can change: the one reason, marked permanent (the coordinator fails the image at once)
+            RenderResult invalid = results.get(2);
+            assertEquals("scheduler_config.json: use_beta_sigmas is not supported", invalid.reason());
+            assertTrue(invalid.failsOnEveryTry());
+            assertFalse(results.get(0).failsOnEveryTry(), "an exception may pass: retried");
             RenderResult failed = results.get(0);
             assertEquals(RenderResult.Status.FAILED, failed.status());
             assertEquals(1, failed.attempt());
@@ -229,9 +240,9 @@ class JobWorkerTest {
             List<ConsumerRecord<String, byte[]>> dlq = await(t.jobsDlq(), 1);
             assertEquals("garbage", dlq.get(0).key());
             assertNotNull(dlq.get(0).headers().lastHeader("latentfarm.error"));
-            awaitCommitted(t, 3);
+            awaitCommitted(t, 4);
             assertEquals(1, worker.status().rendered());
-            assertEquals(1, worker.status().failed());
+            assertEquals(2, worker.status().failed());
         }
     }
 
