@@ -12,6 +12,7 @@ import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.exc.InvalidFormatException;
 import com.fasterxml.jackson.databind.exc.ValueInstantiationException;
 import com.fasterxml.jackson.databind.json.JsonMapper;
+import io.latentfarm.common.Excerpt;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -82,6 +83,10 @@ public final class Json {
         if (message.schemaVersion() > Message.SCHEMA_VERSION) {
             throw new MessageDecodeException("schemaVersion", message.schemaVersion()
                     + " is newer than the newest this program reads (" + Message.SCHEMA_VERSION + ")", null);
+        }
+        if (message.schemaVersion() < 1) {
+            throw new MessageDecodeException("schemaVersion", message.schemaVersion()
+                    + " is outside 1.." + Message.SCHEMA_VERSION, null);
         }
         return message;
     }
@@ -188,7 +193,7 @@ public final class Json {
     }
 
     private static String quote(Object value) {
-        return value instanceof String ? "\"" + value + "\"" : String.valueOf(value);
+        return value instanceof String s ? Excerpt.quote(s) : Excerpt.cut(String.valueOf(value), Excerpt.QUOTE_CHARS);
     }
 
     private static String typeName(Class<?> type) {
