@@ -80,7 +80,9 @@ public final class RequestValidator {
     }
 
     private static void checkSchemaVersion(int version, List<Violation> out) {
-        if (version < 1 || version > Message.SCHEMA_VERSION) {
+        if (version > Message.SCHEMA_VERSION) {
+            out.add(new Violation("schemaVersion", version + " is newer than " + Message.SCHEMA_VERSION));
+        } else if (version < 1) {
             out.add(new Violation("schemaVersion", version + " is outside 1.." + Message.SCHEMA_VERSION));
         }
     }
