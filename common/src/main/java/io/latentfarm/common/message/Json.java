@@ -2,6 +2,8 @@ package io.latentfarm.common.message;
 
 import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.core.JsonParser;
+import com.fasterxml.jackson.core.exc.InputCoercionException;
 import com.fasterxml.jackson.core.exc.StreamReadException;
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonNode;
@@ -108,6 +110,9 @@ public final class Json {
             return value;
         } catch (JsonMappingException e) {
             throw describe(e);
+        } catch (InputCoercionException e) {
+            // A number too large for its field (an int of 99999999999): JSON, but not this message.
+            throw new MessageDecodeException(currentName(e), e.getOriginalMessage(), e);
         } catch (StreamReadException e) {
             throw new MessageDecodeException(null, "not valid JSON: " + e.getOriginalMessage()
                     + location(e), e);
@@ -185,6 +190,15 @@ public final class Json {
             }
         }
         return path.isEmpty() ? null : path.toString();
+    }
+
+    private static String currentName(StreamReadException e) {
+        try {
+            JsonParser p = e.getProcessor();
+            return p == null ? null : p.currentName();
+        } catch (IOException | RuntimeException ignored) {
+            return null;
+        }
     }
 
     private static String location(StreamReadException e) {

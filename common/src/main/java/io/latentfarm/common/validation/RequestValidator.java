@@ -129,6 +129,24 @@ public final class RequestValidator {
         if (text.length() > limits.maxPromptChars()) {
             out.add(new Violation(field, text.length() + " characters is more than " + limits.maxPromptChars()));
         }
+        int unpaired = unpairedSurrogate(text);
+        if (unpaired >= 0) {
+            // JSON's \ud800 escapes can say it; UTF-8 (the topics, the PNG text chunk) cannot.
+            out.add(new Violation(field, "has an unpaired UTF-16 surrogate at character " + unpaired));
+        }
+    }
+
+    /** The index of the first surrogate that is not half of a pair, or -1. */
+    private static int unpairedSurrogate(String text) {
+        for (int i = 0; i < text.length(); i++) {
+            char c = text.charAt(i);
+            if (Character.isHighSurrogate(c) && i + 1 < text.length() && Character.isLowSurrogate(text.charAt(i + 1))) {
+                i++;
+            } else if (Character.isSurrogate(c)) {
+                return i;
+            }
+        }
+        return -1;
     }
 
     /** rows/cols/count each in range and consistent; false if N is not usable for further checks. */
