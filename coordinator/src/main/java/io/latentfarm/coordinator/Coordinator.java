@@ -42,6 +42,7 @@ import org.apache.kafka.common.errors.OutOfOrderSequenceException;
 import org.apache.kafka.common.errors.ProducerFencedException;
 import org.apache.kafka.common.errors.RecordTooLargeException;
 import org.apache.kafka.common.errors.SerializationException;
+import org.apache.kafka.common.errors.UnknownTopicOrPartitionException;
 import org.apache.kafka.common.errors.UnsupportedVersionException;
 import org.apache.kafka.common.header.internals.RecordHeaders;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
@@ -220,11 +221,18 @@ public final class Coordinator implements AutoCloseable {
     }
 
     private static int describePartitions(Admin admin, String topic) {
-        try {
-            return admin.describeTopics(List.of(topic)).allTopicNames().get(30, TimeUnit.SECONDS)
-                    .get(topic).partitions().size();
-        } catch (Exception e) {
-            throw new IllegalStateException("cannot describe topic " + topic + ": " + e.getMessage(), e);
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+        while (true) {
+            try {
+                return admin.describeTopics(List.of(topic)).allTopicNames().get(30, TimeUnit.SECONDS)
+                        .get(topic).partitions().size();
+            } catch (Exception e) {
+                // A topic created a moment ago may not be in the broker's metadata yet.
+                if (!(e.getCause() instanceof UnknownTopicOrPartitionException) || System.nanoTime() > deadline) {
+                    throw new IllegalStateException("cannot describe topic " + topic + ": " + e.getMessage(), e);
+                }
+                sleep(Duration.ofMillis(100));
+            }
         }
     }
 
@@ -359,8 +367,9 @@ public final class Coordinator implements AutoCloseable {
      */
     private void send(ProducerRecord<String, byte[]> record) {
         if (!settings.recordLimits().fits(record.key(), record.value())) {
-            throw new OversizedRecordException(record.topic() + " record of " + record.value().length
-                    + " bytes is more than max-record-bytes " + settings.recordLimits().maxRecordBytes());
+            throw new OversizedRecordException(record.topic() + " record of "
+                    + RecordLimits.size(record.key(), record.value()) + " bytes is more than max-record-bytes "
+                    + settings.recordLimits().maxRecordBytes());
         }
         producer.send(record, (metadata, e) -> {
             if (e != null && sendFailure == null) {

@@ -51,7 +51,11 @@ public record RecordLimits(int maxInputBytes, int maxRecordBytes, int excerptByt
 
     /** Whether a record with this key and value may be written. */
     public boolean fits(String key, byte[] value) {
-        long size = (key == null ? 0 : (long) key.length() * 3) + (value == null ? 0 : value.length);
-        return size <= maxRecordBytes;
+        return size(key, value) <= maxRecordBytes;
+    }
+
+    /** A record's size as {@link #fits} counts it: the value, and the key at its longest in UTF-8. */
+    public static long size(String key, byte[] value) {
+        return (key == null ? 0 : (long) key.length() * 3) + (value == null ? 0 : value.length);
     }
 }
