@@ -149,10 +149,10 @@ public final class JobWorker implements AutoCloseable {
         Map<String, Object> c = new HashMap<>();
         c.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, s.bootstrap());
         c.put(ConsumerConfig.GROUP_ID_CONFIG, s.groupId());
-        // A killed worker is out of the group within 10 s (Kafka's default: 45 s) and its job goes to
-        // the partition's next owner. Heartbeats come from the client's own thread, also mid-render.
-        c.put(ConsumerConfig.SESSION_TIMEOUT_MS_CONFIG, 10_000);
-        c.put(ConsumerConfig.HEARTBEAT_INTERVAL_MS_CONFIG, 2_000);
+        // A killed worker is out of the group after the session timeout and its job goes to the
+        // partition's next owner. Heartbeats come from the client's own thread, also mid-render.
+        c.put(ConsumerConfig.SESSION_TIMEOUT_MS_CONFIG, (int) s.sessionTimeout().toMillis());
+        c.put(ConsumerConfig.HEARTBEAT_INTERVAL_MS_CONFIG, (int) Math.max(100, s.sessionTimeout().toMillis() / 5));
         if (s.groupInstanceId() != null) {
             c.put(ConsumerConfig.GROUP_INSTANCE_ID_CONFIG, s.groupInstanceId());
         }

@@ -61,6 +61,7 @@ class WorkerBeans {
                         @Value("${latentfarm.worker.shutdown-grace:30s}") Duration shutdownGrace,
                         @Value("${latentfarm.worker.retry-backoff:2s}") Duration retryBackoff,
                         @Nullable @Value("${latentfarm.worker.group-instance-id:}") String groupInstanceId,
+                        @Value("${latentfarm.worker.session-timeout:10s}") Duration sessionTimeout,
                         @Nullable @Value("${latentfarm.s3.key-prefix:}") String keyPrefix,
                         @Value("${latentfarm.coordinator.max-images:64}") int maxImages,
                         @Value("${latentfarm.coordinator.max-size:1024}") int maxSize,
@@ -74,7 +75,7 @@ class WorkerBeans {
                 new Topics(topicPrefix == null ? Topics.DEFAULT_PREFIX : topicPrefix), groupId, workerId, maxBatch,
                 progressInterval, shutdownGrace, retryBackoff, null,
                 new ObjectKeys(blank(keyPrefix) ? "" : keyPrefix.trim()), limits,
-                new RecordLimits(maxInputBytes, maxRecordBytes, excerptBytes), groupInstanceId);
+                new RecordLimits(maxInputBytes, maxRecordBytes, excerptBytes), groupInstanceId, sessionTimeout);
         return new JobWorker(settings, renderer, store).start();
     }
 
