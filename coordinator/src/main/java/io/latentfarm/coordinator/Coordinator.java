@@ -453,16 +453,18 @@ public final class Coordinator implements AutoCloseable {
                 }
             }
         }
+        if (e instanceof IllegalArgumentException || e instanceof NullPointerException
+                || e instanceof IndexOutOfBoundsException || e instanceof ArithmeticException
+                || e instanceof ClassCastException || e instanceof UnsupportedOperationException) {
+            return true; // our code on this input's data (e.g. an image that is not a PNG)
+        }
         for (Throwable c = e; c != null; c = c.getCause()) {
             if (c instanceof KafkaException || c instanceof java.io.IOException || c instanceof UncheckedIOException
                     || c instanceof SdkException) {
                 return false;
             }
         }
-        return e instanceof IllegalArgumentException || e instanceof IllegalStateException
-                || e instanceof NullPointerException || e instanceof IndexOutOfBoundsException
-                || e instanceof ArithmeticException || e instanceof ClassCastException
-                || e instanceof UnsupportedOperationException;
+        return e instanceof IllegalStateException;
     }
 
     /** The failure to report: a failed send's (the commit then only says the producer is in an error state). */

@@ -274,12 +274,16 @@ public final class JobWorker implements AutoCloseable {
         List<RenderJob> jobs = new ArrayList<>();
         try {
             for (ConsumerRecord<String, byte[]> record : all) {
-                String refusal = refusal(record);
-                if (refusal == null) {
-                    jobs.add(Json.renderJob(record.value()));
-                } else {
-                    deadLetter(record, refusal);
+                String refusal;
+                try {
+                    jobs.add(accept(record));
+                    continue;
+                } catch (Refused e) {
+                    refusal = e.getMessage();
+                } catch (RuntimeException e) {
+                    refusal = "cannot take the job: " + e; // a bug on this record's data: still never a wedge
                 }
+                deadLetter(record, refusal);
             }
         } catch (RuntimeException e) {
             // The dead-letter topic cannot be written now: take the whole poll again after the backoff.
@@ -373,34 +377,36 @@ public final class JobWorker implements AutoCloseable {
     }
 
     /**
-     * Why a job record is not rendered, or null when it is a job to render: too large, not a job,
-     * keyed by another id, naming another object key than the one this worker builds for it from
-     * its ids, or asking for more than the limits allow. The image key is never taken from the
-     * message, so no job can write outside its batch's folder.
+     * The job to render in a record, or {@link Refused} saying why not: too large, not a job, keyed
+     * by another id, naming another object key than the one this worker builds for it from its ids,
+     * or asking for more than the limits allow. The image key is never taken from the message, so
+     * no job can write outside its batch's folder.
      */
-    String refusal(ConsumerRecord<String, byte[]> record) {
+    private RenderJob accept(ConsumerRecord<String, byte[]> record) {
         byte[] value = record.value();
         if (value != null && value.length > settings.recordLimits().maxInputBytes()) {
-            return "job: " + value.length + " bytes is more than the " + settings.recordLimits().maxInputBytes()
-                    + " a job may have (max-input-bytes)";
+            throw new Refused("job: " + value.length + " bytes is more than the "
+                    + settings.recordLimits().maxInputBytes() + " a job may have (max-input-bytes)");
         }
         RenderJob job;
         try {
             job = Json.renderJob(value);
         } catch (MessageDecodeException | IllegalArgumentException | NullPointerException e) {
-            return e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();
+            throw new Refused(e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage());
         }
         if (!job.jobId().equals(record.key())) {
-            return "key: " + Excerpt.quote(record.key()) + " is not the job's id \"" + job.jobId() + "\"";
+            throw new Refused("key: " + Excerpt.quote(record.key()) + " is not the job's id \"" + job.jobId() + "\"");
         }
         String key = settings.keys().image(job.batchId(), job.index());
         if (!key.equals(job.objectKey())) {
-            return "objectKey: " + Excerpt.quote(job.objectKey()) + " is not " + key
-                    + ", the key this worker writes for " + job.jobId() + " (are latentfarm.s3.key-prefix the same?)";
+            throw new Refused("objectKey: " + Excerpt.quote(job.objectKey()) + " is not " + key
+                    + ", the key this worker writes for " + job.jobId() + " (is latentfarm.s3.key-prefix the same?)");
         }
         List<Violation> violations = validator.validate(job);
-        return violations.isEmpty() ? null
-                : violations.stream().map(Violation::toString).collect(Collectors.joining("; "));
+        if (!violations.isEmpty()) {
+            throw new Refused(violations.stream().map(Violation::toString).collect(Collectors.joining("; ")));
+        }
+        return job;
     }
 
     private void deadLetter(ConsumerRecord<String, byte[]> record, String error) {
@@ -673,6 +679,13 @@ public final class JobWorker implements AutoCloseable {
         InFlight(Work work, Future<Outcome> future) {
             this.work = work;
             this.future = future;
+        }
+    }
+
+    /** A record that is not a job to render; the message says why. */
+    private static final class Refused extends RuntimeException {
+        Refused(String why) {
+            super(why, null, false, false);
         }
     }
 
