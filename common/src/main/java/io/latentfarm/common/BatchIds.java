@@ -31,7 +31,7 @@ public final class BatchIds {
     }
 
     static String describeInvalid(String batchId) {
-        return "batchId " + (batchId == null ? "null" : "\"" + batchId + "\"")
+        return "batchId " + Excerpt.quote(batchId)
                 + " must be 1 to 64 of the characters A-Z a-z 0-9 _ -";
     }
 }

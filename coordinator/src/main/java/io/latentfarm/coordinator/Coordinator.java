@@ -1,18 +1,22 @@
 package io.latentfarm.coordinator;
 
 import io.latentfarm.common.BatchIds;
+import io.latentfarm.common.Excerpt;
 import io.latentfarm.common.Topics;
 import io.latentfarm.common.image.Grid;
 import io.latentfarm.common.image.Png;
 import io.latentfarm.common.image.RgbImage;
 import io.latentfarm.common.message.BatchEvent;
 import io.latentfarm.common.message.CancelRequest;
+import io.latentfarm.common.message.DeadLetters;
 import io.latentfarm.common.message.Json;
 import io.latentfarm.common.message.MessageDecodeException;
+import io.latentfarm.common.message.RecordLimits;
 import io.latentfarm.common.message.RenderJob;
 import io.latentfarm.common.message.RenderRequest;
 import io.latentfarm.common.message.RenderResult;
 import io.latentfarm.common.storage.ObjectKeys;
+import io.latentfarm.common.storage.ObjectNotFoundException;
 import io.latentfarm.common.storage.ObjectStore;
 import io.latentfarm.common.validation.RequestValidator;
 import io.latentfarm.common.validation.Violation;
@@ -31,9 +35,14 @@ import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.KafkaException;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.errors.AuthorizationException;
+import org.apache.kafka.common.InvalidRecordException;
 import org.apache.kafka.common.errors.FencedInstanceIdException;
+import org.apache.kafka.common.errors.InvalidProducerEpochException;
 import org.apache.kafka.common.errors.OutOfOrderSequenceException;
 import org.apache.kafka.common.errors.ProducerFencedException;
+import org.apache.kafka.common.errors.RecordTooLargeException;
+import org.apache.kafka.common.errors.SerializationException;
+import org.apache.kafka.common.errors.UnknownTopicOrPartitionException;
 import org.apache.kafka.common.errors.UnsupportedVersionException;
 import org.apache.kafka.common.header.internals.RecordHeaders;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
@@ -42,7 +51,9 @@ import org.apache.kafka.common.serialization.StringDeserializer;
 import org.apache.kafka.common.serialization.StringSerializer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import software.amazon.awssdk.core.exception.SdkException;
 
+import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.security.SecureRandom;
 import java.time.Duration;
@@ -102,6 +113,7 @@ public final class Coordinator implements AutoCloseable {
     private static final Duration POLL = Duration.ofMillis(200);
     private static final long TICK_MS = 1000;
     private static final Duration RETRY_BACKOFF = Duration.ofSeconds(1);
+    private static final int MAX_WARNINGS = 20;
 
     private final CoordinatorSettings settings;
     private final Topics topics;
@@ -123,6 +135,8 @@ public final class Coordinator implements AutoCloseable {
     private int partitions;
     private int jobPartitions;
     private long nextTick;
+    /** The first failure of a send in the open transaction (set on the producer's thread). */
+    private volatile RuntimeException sendFailure;
 
     public Coordinator(CoordinatorSettings settings, ObjectStore store) {
         this.settings = Objects.requireNonNull(settings, "settings");
@@ -150,8 +164,8 @@ public final class Coordinator implements AutoCloseable {
                 describePartitions(admin, topics.cancels()); // fail now, not at the first cancel
             }
         }
-        producer = new KafkaProducer<>(producerConfig(), new StringSerializer(), new ByteArraySerializer());
-        producer.initTransactions();
+        settings.recordLimits().checkFits(producerConfig());
+        producer = newProducer();
         consumer = new KafkaConsumer<>(consumerConfig(), new StringDeserializer(), new ByteArrayDeserializer());
         running = true;
         thread.start();
@@ -162,6 +176,19 @@ public final class Coordinator implements AutoCloseable {
         Map<String, Object> c = new HashMap<>(settings.kafka());
         c.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, settings.bootstrap());
         return c;
+    }
+
+    /** A transactional producer, initialised: fences any previous producer with this transactional id. */
+    private KafkaProducer<String, byte[]> newProducer() {
+        KafkaProducer<String, byte[]> p = new KafkaProducer<>(producerConfig(), new StringSerializer(),
+                new ByteArraySerializer());
+        try {
+            p.initTransactions();
+        } catch (RuntimeException e) {
+            p.close(Duration.ZERO);
+            throw e;
+        }
+        return p;
     }
 
     private Map<String, Object> producerConfig() {
@@ -176,7 +203,11 @@ public final class Coordinator implements AutoCloseable {
     }
 
     private Map<String, Object> consumerConfig() {
-        Map<String, Object> c = new HashMap<>(settings.kafka());
+        Map<String, Object> c = new HashMap<>();
+        // A coordinator that dies hands its partitions over within 10 s (Kafka's default: 45 s).
+        c.put(ConsumerConfig.SESSION_TIMEOUT_MS_CONFIG, 10_000);
+        c.put(ConsumerConfig.HEARTBEAT_INTERVAL_MS_CONFIG, 3_000);
+        c.putAll(settings.kafka());
         c.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, settings.bootstrap());
         c.put(ConsumerConfig.GROUP_ID_CONFIG, settings.groupId());
         c.put(ConsumerConfig.CLIENT_ID_CONFIG, settings.transactionalId());
@@ -190,11 +221,18 @@ public final class Coordinator implements AutoCloseable {
     }
 
     private static int describePartitions(Admin admin, String topic) {
-        try {
-            return admin.describeTopics(List.of(topic)).allTopicNames().get(30, TimeUnit.SECONDS)
-                    .get(topic).partitions().size();
-        } catch (Exception e) {
-            throw new IllegalStateException("cannot describe topic " + topic + ": " + e.getMessage(), e);
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+        while (true) {
+            try {
+                return admin.describeTopics(List.of(topic)).allTopicNames().get(30, TimeUnit.SECONDS)
+                        .get(topic).partitions().size();
+            } catch (Exception e) {
+                // A topic created a moment ago may not be in the broker's metadata yet.
+                if (!(e.getCause() instanceof UnknownTopicOrPartitionException) || System.nanoTime() > deadline) {
+                    throw new IllegalStateException("cannot describe topic " + topic + ": " + e.getMessage(), e);
+                }
+                sleep(Duration.ofMillis(100));
+            }
         }
     }
 
@@ -243,18 +281,23 @@ public final class Coordinator implements AutoCloseable {
                 if (records.isEmpty() && !(tick && anyOverdue(now))) {
                     continue;
                 }
+                List<ConsumerRecord<String, byte[]>> list = new ArrayList<>(records.count());
+                records.forEach(list::add);
                 try {
-                    transact(records, tick);
-                } catch (SimulatedCrash e) {
-                    throw e;
-                } catch (ProducerFencedException | FencedInstanceIdException | OutOfOrderSequenceException
-                         | AuthorizationException | UnsupportedVersionException e) {
-                    throw e; // fatal for this producer: another instance took over, or we may not write
+                    transact(list, tick);
+                } catch (SimulatedCrash | AuthorizationException | UnsupportedVersionException e) {
+                    throw e; // a crash for tests; or we may not write at all: stop and say so
                 } catch (RuntimeException e) {
-                    LOG.warn("coordinator: transaction aborted, retrying: {}", e.toString(), e);
-                    abortQuietly();
-                    rewindToCommitted();
-                    sleep(RETRY_BACKOFF);
+                    abortOrRecreate(e);
+                    if (!list.isEmpty() && tiedToInput(e)) {
+                        LOG.warn("coordinator: transaction of {} records aborted ({}); processing them one by one",
+                                list.size(), Excerpt.cut(rootOf(e).toString()));
+                        isolate(list);
+                    } else {
+                        LOG.warn("coordinator: transaction aborted, retrying: {}", Excerpt.cut(e.toString()), e);
+                        rewindToCommitted();
+                        sleep(RETRY_BACKOFF);
+                    }
                 }
             }
             closeClients(Duration.ofSeconds(5));
@@ -272,8 +315,9 @@ public final class Coordinator implements AutoCloseable {
     }
 
     /** One transaction: the records' effects, overdue re-issues, the consumed offsets. */
-    private void transact(ConsumerRecords<String, byte[]> records, boolean tick) {
+    private void transact(List<ConsumerRecord<String, byte[]>> records, boolean tick) {
         Tx tx = new Tx();
+        sendFailure = null;
         producer.beginTransaction();
         for (ConsumerRecord<String, byte[]> record : records) {
             if (record.topic().equals(topics.requests())) {
@@ -286,27 +330,146 @@ public final class Coordinator implements AutoCloseable {
             reissueOverdue(tx, System.currentTimeMillis());
         }
         for (BatchState state : tx.changed.values()) {
-            producer.send(new ProducerRecord<>(topics.batchState(), Partitions.of(state.batchId(), partitions),
+            send(new ProducerRecord<>(topics.batchState(), Partitions.of(state.batchId(), partitions),
                     state.batchId(), Json.toBytes(state)));
         }
-        Map<TopicPartition, OffsetAndMetadata> offsets = new HashMap<>();
-        for (TopicPartition tp : records.partitions()) {
-            List<ConsumerRecord<String, byte[]>> list = records.records(tp);
-            offsets.put(tp, new OffsetAndMetadata(list.get(list.size() - 1).offset() + 1));
-        }
-        if (!offsets.isEmpty()) {
-            producer.sendOffsetsToTransaction(offsets, consumer.groupMetadata());
-        }
+        sendOffsets(records);
         CrashPoint crash = crashPoint;
         if (crash != null && crash.crashBeforeCommit(tx.completed)) {
             producer.flush(); // the writes reach the broker, the commit never comes
             throw new SimulatedCrash("before committing " + tx.completed);
         }
         producer.commitTransaction();
+        if (sendFailure != null) {
+            throw sendFailure; // a failed send fails the commit; never apply state that was not written
+        }
         batches.putAll(tx.changed);
         for (String id : tx.completed) {
             LOG.info("coordinator: batch {} completed", id);
         }
+    }
+
+    private void sendOffsets(List<ConsumerRecord<String, byte[]>> records) {
+        Map<TopicPartition, OffsetAndMetadata> offsets = new HashMap<>();
+        for (ConsumerRecord<String, byte[]> r : records) {
+            offsets.merge(new TopicPartition(r.topic(), r.partition()), new OffsetAndMetadata(r.offset() + 1),
+                    (a, b) -> a.offset() >= b.offset() ? a : b);
+        }
+        if (!offsets.isEmpty()) {
+            producer.sendOffsetsToTransaction(offsets, consumer.groupMetadata());
+        }
+    }
+
+    /**
+     * Sends within the open transaction. A record larger than {@link RecordLimits#maxRecordBytes()}
+     * is never sent (the producer would refuse it and fail the whole transaction): the input that
+     * caused it fails instead, and is dead-lettered alone.
+     */
+    private void send(ProducerRecord<String, byte[]> record) {
+        if (!settings.recordLimits().fits(record.key(), record.value())) {
+            throw new OversizedRecordException(record.topic() + " record of "
+                    + RecordLimits.size(record.key(), record.value()) + " bytes is more than max-record-bytes "
+                    + settings.recordLimits().maxRecordBytes());
+        }
+        producer.send(record, (metadata, e) -> {
+            if (e != null && sendFailure == null) {
+                sendFailure = e instanceof RuntimeException r ? r : new KafkaException(e);
+            }
+        });
+    }
+
+    /**
+     * The records of a failed transaction, each in a transaction of its own; one that fails again
+     * for a reason tied to it is committed as a dead letter (and, a request, answered with
+     * {@code rejected}), and the loop moves on. A failure of the infrastructure instead stops this
+     * and the records from the first uncommitted one are polled again.
+     */
+    private void isolate(List<ConsumerRecord<String, byte[]>> records) {
+        for (ConsumerRecord<String, byte[]> record : records) {
+            if (stopping.get()) {
+                rewindToCommitted();
+                return;
+            }
+            try {
+                transact(List.of(record), false);
+                continue;
+            } catch (SimulatedCrash | AuthorizationException | UnsupportedVersionException e) {
+                throw e;
+            } catch (RuntimeException e) {
+                abortOrRecreate(e);
+                if (!tiedToInput(e)) {
+                    LOG.warn("coordinator: transaction aborted, retrying: {}", Excerpt.cut(e.toString()), e);
+                    rewindToCommitted();
+                    sleep(RETRY_BACKOFF);
+                    return;
+                }
+                LOG.warn("coordinator: {} fails alone too ({}); dead-lettering it", describe(record),
+                        Excerpt.cut(rootOf(e).toString()));
+                try {
+                    deadLetterAlone(record, rootOf(e));
+                } catch (SimulatedCrash | AuthorizationException | UnsupportedVersionException e2) {
+                    throw e2;
+                } catch (RuntimeException e2) {
+                    abortOrRecreate(e2);
+                    LOG.warn("coordinator: dead letter not written, retrying: {}", Excerpt.cut(e2.toString()), e2);
+                    rewindToCommitted();
+                    sleep(RETRY_BACKOFF);
+                    return;
+                }
+            }
+        }
+    }
+
+    /** One transaction: the record's dead letter (a request's also its {@code rejected}) and its offset. */
+    private void deadLetterAlone(ConsumerRecord<String, byte[]> record, Throwable cause) {
+        sendFailure = null;
+        producer.beginTransaction();
+        String why = "could not be processed: " + cause;
+        deadLetter(record, why);
+        String keyId = BatchIds.isValid(record.key()) ? record.key() : null;
+        if (record.topic().equals(topics.requests()) && keyId != null) {
+            reject(null, keyId, List.of(new Violation("request", why)));
+        }
+        sendOffsets(List.of(record));
+        producer.commitTransaction();
+        if (sendFailure != null) {
+            throw sendFailure;
+        }
+    }
+
+    /**
+     * Whether a failure is the input's doing, so that retrying it can only fail again: a record
+     * too large or unserializable, an input that is not a message, an image a result names that is
+     * not there or not a PNG, or a plain programming error on the input's data. Not so: the broker
+     * or the object store unavailable, timeouts, fencing.
+     */
+    private boolean tiedToInput(RuntimeException e) {
+        for (Throwable t : List.of(e, sendFailure == null ? e : sendFailure)) {
+            for (Throwable c = t; c != null; c = c.getCause()) {
+                if (c instanceof RecordTooLargeException || c instanceof SerializationException
+                        || c instanceof InvalidRecordException || c instanceof OversizedRecordException
+                        || c instanceof MessageDecodeException || c instanceof ObjectNotFoundException) {
+                    return true;
+                }
+            }
+        }
+        if (e instanceof IllegalArgumentException || e instanceof NullPointerException
+                || e instanceof IndexOutOfBoundsException || e instanceof ArithmeticException
+                || e instanceof ClassCastException || e instanceof UnsupportedOperationException) {
+            return true; // our code on this input's data (e.g. an image that is not a PNG)
+        }
+        for (Throwable c = e; c != null; c = c.getCause()) {
+            if (c instanceof KafkaException || c instanceof java.io.IOException || c instanceof UncheckedIOException
+                    || c instanceof SdkException) {
+                return false;
+            }
+        }
+        return e instanceof IllegalStateException;
+    }
+
+    /** The failure to report: a failed send's (the commit then only says the producer is in an error state). */
+    private Throwable rootOf(RuntimeException e) {
+        return sendFailure != null ? sendFailure : e;
     }
 
     private boolean anyOverdue(long now) {
@@ -323,15 +486,23 @@ public final class Coordinator implements AutoCloseable {
 
     private void onRequest(Tx tx, ConsumerRecord<String, byte[]> record) {
         String keyId = BatchIds.isValid(record.key()) ? record.key() : null;
+        if (tooLarge(record)) {
+            String message = record.value().length + " bytes is more than the " + settings.recordLimits().maxInputBytes()
+                    + " a request may have (max-input-bytes)";
+            LOG.info("coordinator: request {} too large: {}", describe(record), message);
+            reject(tx, keyId, List.of(new Violation("request", message)));
+            deadLetter(record, "request: " + message);
+            return;
+        }
         String type = Json.requestType(record.value());
         if (CancelRequest.TYPE.equals(type)) {
             onCancel(tx, record, keyId);
             return;
         }
         if (type != null && !RenderRequest.TYPE.equals(type)) {
-            String message = "unknown request type \"" + type + "\"; expected \"" + RenderRequest.TYPE
+            String message = "unknown request type " + Excerpt.quote(type) + "; expected \"" + RenderRequest.TYPE
                     + "\" (or none) or \"" + CancelRequest.TYPE + "\"";
-            LOG.info("coordinator: request {} of unknown type: {}", describe(record), type);
+            LOG.info("coordinator: request {} of unknown type: {}", describe(record), Excerpt.quote(type));
             reject(tx, keyId, List.of(new Violation("type", message)));
             deadLetter(record, "type: " + message);
             return;
@@ -356,7 +527,7 @@ public final class Coordinator implements AutoCloseable {
         int home = Partitions.of(batchId, partitions);
         if (record.partition() != home) {
             // The batch's results and state live on its home partition: process it there.
-            producer.send(new ProducerRecord<>(topics.requests(), home, batchId, Json.toBytes(request)));
+            send(new ProducerRecord<>(topics.requests(), home, batchId, Json.toBytes(request)));
             return;
         }
         BatchState existing = tx.get(batchId);
@@ -409,7 +580,7 @@ public final class Coordinator implements AutoCloseable {
         if (batchId == null) {
             violations.add(new Violation("batchId", "is required (in the message, or as the record key)"));
         } else if (!BatchIds.isValid(batchId)) {
-            violations.add(new Violation("batchId", "\"" + batchId + "\" must be 1 to 64 of A-Z a-z 0-9 _ -"));
+            violations.add(new Violation("batchId", Excerpt.quote(batchId) + " must be 1 to 64 of A-Z a-z 0-9 _ -"));
         }
         if (cancel.reason() != null && cancel.reason().length() > CancelRequest.MAX_REASON) {
             violations.add(new Violation("reason", cancel.reason().length() + " characters; at most "
@@ -423,7 +594,7 @@ public final class Coordinator implements AutoCloseable {
         int home = Partitions.of(batchId, partitions);
         if (record.partition() != home) {
             // Only the owner of the batch's home partition knows its state.
-            producer.send(new ProducerRecord<>(topics.requests(), home, batchId,
+            send(new ProducerRecord<>(topics.requests(), home, batchId,
                     Json.toBytes(cancel.withBatchId(batchId))));
             return;
         }
@@ -439,7 +610,7 @@ public final class Coordinator implements AutoCloseable {
         String reason = cancel.reasonOrDefault();
         BatchEvent cancelled = BatchEvent.cancelled(batchId, reason);
         event(cancelled);
-        producer.send(new ProducerRecord<>(topics.cancels(), batchId, Json.toBytes(cancelled)));
+        send(new ProducerRecord<>(topics.cancels(), batchId, Json.toBytes(cancelled)));
         tx.put(state.cancelled(System.currentTimeMillis(), reason));
         LOG.info("coordinator: cancelled batch {} ({} of {} images in): {}", batchId, state.done(), state.total(),
                 reason);
@@ -452,16 +623,23 @@ public final class Coordinator implements AutoCloseable {
     /** Jobs of a batch go round-robin over the jobs partitions, so every worker of the group gets some. */
     private void sendJob(RenderJob job) {
         int partition = (Partitions.of(job.batchId(), jobPartitions) + job.index()) % jobPartitions;
-        producer.send(new ProducerRecord<>(topics.jobs(), partition, job.jobId(), Json.toBytes(job)));
+        send(new ProducerRecord<>(topics.jobs(), partition, job.jobId(), Json.toBytes(job)));
     }
 
     private void event(BatchEvent event) {
-        producer.send(new ProducerRecord<>(topics.events(), event.batchId(), Json.toBytes(event)));
+        send(new ProducerRecord<>(topics.events(), event.batchId(), Json.toBytes(event)));
     }
 
     // ---------------------------------------------------------------- results
 
     private void onResult(Tx tx, ConsumerRecord<String, byte[]> record) {
+        if (tooLarge(record)) {
+            LOG.warn("coordinator: result {} of {} bytes is more than max-input-bytes", describe(record),
+                    record.value().length);
+            deadLetter(record, "result: " + record.value().length + " bytes is more than the "
+                    + settings.recordLimits().maxInputBytes() + " a result may have (max-input-bytes)");
+            return;
+        }
         RenderResult result;
         try {
             result = Json.renderResult(record.value());
@@ -486,8 +664,10 @@ public final class Coordinator implements AutoCloseable {
                 LOG.warn("coordinator: result for {} names key {}, expected {}; using the expected key",
                         result.jobId(), result.objectKey(), expectedKey);
             }
-            state = state.withImage(index, new BatchState.Image(expectedKey, result.workerId(), result.attempt(),
-                    result.model(), result.scheduler(), result.timings(), now, result.warnings()), now);
+            // Bounded: the batch's state and completed event carry these for every image.
+            state = state.withImage(index, new BatchState.Image(expectedKey, Excerpt.cut(result.workerId(), 128),
+                    result.attempt(), Excerpt.cut(result.model(), 256), Excerpt.cut(result.scheduler(), 64),
+                    result.timings(), now, boundedWarnings(result.warnings())), now);
             if (state.done() == state.total()) {
                 state = complete(tx, state, now);
             } else {
@@ -503,18 +683,32 @@ public final class Coordinator implements AutoCloseable {
         RenderJob job = RenderJob.forImage(state.request(), index, keys.image(state.batchId(), index))
                 .withAttempt(result.attempt());
         if (!result.failsOnEveryTry() && result.attempt() < settings.maxAttempts()) {
-            LOG.info("coordinator: {} attempt {} failed ({}); re-issuing", result.jobId(), result.attempt(), result.reason());
+            LOG.info("coordinator: {} attempt {} failed ({}); re-issuing", result.jobId(), result.attempt(),
+                    Excerpt.cut(result.reason()));
             sendJob(job.withAttempt(result.attempt() + 1));
             tx.put(state.withAttempt(index, result.attempt() + 1, now));
         } else {
             // a permanent failure (one no retry can change) fails the image at its first attempt
-            String reason = result.failsOnEveryTry() ? "image " + index + " failed: " + result.reason()
-                    : "image " + index + " failed after " + result.attempt() + " attempts: " + result.reason();
+            String reason = result.failsOnEveryTry() ? "image " + index + " failed: " + Excerpt.cut(result.reason())
+                    : "image " + index + " failed after " + result.attempt() + " attempts: "
+                    + Excerpt.cut(result.reason());
             deadLetterJob(job, reason);
             event(BatchEvent.failed(state.batchId(), reason));
             tx.put(state.failed(now, reason));
             LOG.warn("coordinator: batch {} failed: {}", state.batchId(), reason);
         }
+    }
+
+    /** At most {@value #MAX_WARNINGS} warnings of a result, each at most 500 characters. */
+    private static List<String> boundedWarnings(List<String> warnings) {
+        if (warnings == null) {
+            return null;
+        }
+        return warnings.stream().limit(MAX_WARNINGS).map(w -> Excerpt.cut(String.valueOf(w))).toList();
+    }
+
+    private boolean tooLarge(ConsumerRecord<String, byte[]> record) {
+        return record.value() != null && record.value().length > settings.recordLimits().maxInputBytes();
     }
 
     /** Composes and uploads grid and manifest; the completed event joins the transaction. */
@@ -573,21 +767,18 @@ public final class Coordinator implements AutoCloseable {
     // ---------------------------------------------------------------- dead letters
 
     private void deadLetter(ConsumerRecord<String, byte[]> record, String error) {
-        RecordHeaders headers = new RecordHeaders();
-        headers.add("latentfarm.error", utf8(String.valueOf(error)));
-        headers.add("latentfarm.source", utf8(describe(record)));
-        producer.send(new ProducerRecord<>(topics.jobsDlq(), null, record.key(), record.value(), headers));
+        send(DeadLetters.of(topics.jobsDlq(), record, error, settings.recordLimits()));
     }
 
     private void deadLetterJob(RenderJob job, String error) {
         RecordHeaders headers = new RecordHeaders();
-        headers.add("latentfarm.error", utf8(error));
-        headers.add("latentfarm.source", utf8(topics.jobs()));
-        producer.send(new ProducerRecord<>(topics.jobsDlq(), null, job.jobId(), Json.toBytes(job), headers));
+        headers.add(DeadLetters.ERROR, utf8(Excerpt.cut(error)));
+        headers.add(DeadLetters.SOURCE, utf8(topics.jobs()));
+        send(new ProducerRecord<>(topics.jobsDlq(), null, job.jobId(), Json.toBytes(job), headers));
     }
 
     private static String describe(ConsumerRecord<?, ?> record) {
-        return record.topic() + "-" + record.partition() + "@" + record.offset();
+        return DeadLetters.source(record);
     }
 
     private static byte[] utf8(String s) {
@@ -648,11 +839,38 @@ public final class Coordinator implements AutoCloseable {
         }
     }
 
-    private void abortQuietly() {
+    /**
+     * Ends a failed transaction: aborted, or, when the producer cannot abort (fenced after a
+     * transaction timeout, or in a fatal state), replaced by a new one, which fences the old one and
+     * aborts its transaction on the broker. The consumer then rewinds to the committed offsets.
+     */
+    private void abortOrRecreate(RuntimeException cause) {
+        if (!(cause instanceof ProducerFencedException || cause instanceof InvalidProducerEpochException
+                || cause instanceof OutOfOrderSequenceException || cause instanceof FencedInstanceIdException)) {
+            try {
+                producer.abortTransaction();
+                return;
+            } catch (RuntimeException e) {
+                LOG.warn("coordinator: abort failed ({}); starting a new producer", e.toString());
+            }
+        } else {
+            LOG.warn("coordinator: producer fenced or failed ({}); starting a new producer", cause.toString());
+        }
         try {
-            producer.abortTransaction();
+            producer.close(Duration.ZERO);
         } catch (RuntimeException e) {
-            LOG.warn("coordinator: abort failed: {}", e.toString());
+            LOG.debug("closing producer: {}", e.toString());
+        }
+        while (!stopping.get()) {
+            try {
+                producer = newProducer();
+                return;
+            } catch (AuthorizationException | UnsupportedVersionException e) {
+                throw e;
+            } catch (RuntimeException e) {
+                LOG.warn("coordinator: cannot start a producer yet: {}", e.toString());
+                sleep(RETRY_BACKOFF);
+            }
         }
     }
 
@@ -707,6 +925,13 @@ public final class Coordinator implements AutoCloseable {
      */
     public void crashPointForTesting(CrashPoint point) {
         this.crashPoint = point;
+    }
+
+    /** A record this coordinator would write is larger than max-record-bytes: the input is at fault. */
+    private static final class OversizedRecordException extends RuntimeException {
+        OversizedRecordException(String message) {
+            super(message);
+        }
     }
 
     private static final class SimulatedCrash extends RuntimeException {

@@ -1,5 +1,6 @@
 package io.latentfarm.coordinator;
 
+import io.latentfarm.common.message.RecordLimits;
 import io.latentfarm.common.storage.ObjectStore;
 import io.latentfarm.common.validation.Limits;
 import io.micronaut.context.annotation.Bean;
@@ -53,11 +54,14 @@ class CoordinatorBeans {
             @Value("${latentfarm.coordinator.reissue-after:30m}") Duration reissueAfter,
             @Value("${latentfarm.coordinator.max-images:64}") int maxImages,
             @Value("${latentfarm.coordinator.max-size:1024}") int maxSize,
-            @Value("${latentfarm.coordinator.max-steps:150}") int maxSteps) {
+            @Value("${latentfarm.coordinator.max-steps:150}") int maxSteps,
+            @Value("${latentfarm.kafka.max-input-bytes:262144}") int maxInputBytes,
+            @Value("${latentfarm.kafka.max-record-bytes:524288}") int maxRecordBytes,
+            @Value("${latentfarm.kafka.dead-letter-excerpt-bytes:1024}") int excerptBytes) {
         Limits limits = Limits.DEFAULTS.withMaxImages(maxImages).withMaxSize(maxSize, maxSize).withMaxSteps(maxSteps);
         CoordinatorSettings settings = new CoordinatorSettings(bootstrap, ServiceConfig.topics(topicPrefix),
                 ServiceConfig.keys(keyPrefix), groupId, transactionalId, partitions, jobPartitions, createTopics,
-                maxAttempts, reissueAfter, limits, null);
+                maxAttempts, reissueAfter, limits, null, new RecordLimits(maxInputBytes, maxRecordBytes, excerptBytes));
         return new Coordinator(settings, store).start();
     }
 }

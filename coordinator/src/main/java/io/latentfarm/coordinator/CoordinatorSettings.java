@@ -1,6 +1,7 @@
 package io.latentfarm.coordinator;
 
 import io.latentfarm.common.Topics;
+import io.latentfarm.common.message.RecordLimits;
 import io.latentfarm.common.storage.ObjectKeys;
 import io.latentfarm.common.validation.Limits;
 
@@ -26,10 +27,13 @@ import java.util.Objects;
  * @param reissueAfter     a running batch with no result for this long gets its missing jobs re-issued
  * @param limits           what requests may ask for
  * @param kafka            extra client settings (security, timeouts) for every client
+ * @param recordLimits     how large requests and results taken, and records written, may be; checked
+ *                         against the producer's {@code max.request.size} on start
  */
 public record CoordinatorSettings(String bootstrap, Topics topics, ObjectKeys keys, String groupId,
                                   String transactionalId, int partitions, int jobPartitions, boolean createTopics,
-                                  int maxAttempts, Duration reissueAfter, Limits limits, Map<String, String> kafka) {
+                                  int maxAttempts, Duration reissueAfter, Limits limits, Map<String, String> kafka,
+                                  RecordLimits recordLimits) {
     public static final String DEFAULT_GROUP = "latentfarm-coordinator";
 
     public CoordinatorSettings {
@@ -45,6 +49,15 @@ public record CoordinatorSettings(String bootstrap, Topics topics, ObjectKeys ke
         reissueAfter = reissueAfter == null ? Duration.ofMinutes(30) : reissueAfter;
         limits = limits == null ? Limits.DEFAULTS : limits;
         kafka = kafka == null ? Map.of() : Map.copyOf(kafka);
+        recordLimits = recordLimits == null ? RecordLimits.DEFAULTS : recordLimits;
+    }
+
+    /** With the default record limits. */
+    public CoordinatorSettings(String bootstrap, Topics topics, ObjectKeys keys, String groupId,
+                               String transactionalId, int partitions, int jobPartitions, boolean createTopics,
+                               int maxAttempts, Duration reissueAfter, Limits limits, Map<String, String> kafka) {
+        this(bootstrap, topics, keys, groupId, transactionalId, partitions, jobPartitions, createTopics, maxAttempts,
+                reissueAfter, limits, kafka, null);
     }
 
     /** Defaults: 3 partitions, 12 job partitions, 3 attempts, re-issue after 30 minutes of silence. */
@@ -54,32 +67,42 @@ public record CoordinatorSettings(String bootstrap, Topics topics, ObjectKeys ke
 
     public CoordinatorSettings withTopics(Topics t) {
         return new CoordinatorSettings(bootstrap, t, keys, groupId, transactionalId, partitions, jobPartitions,
-                createTopics, maxAttempts, reissueAfter, limits, kafka);
+                createTopics, maxAttempts, reissueAfter, limits, kafka, recordLimits);
     }
 
     public CoordinatorSettings withJobPartitions(int n) {
         return new CoordinatorSettings(bootstrap, topics, keys, groupId, transactionalId, partitions, n,
-                createTopics, maxAttempts, reissueAfter, limits, kafka);
+                createTopics, maxAttempts, reissueAfter, limits, kafka, recordLimits);
     }
 
     public CoordinatorSettings withReissueAfter(Duration d) {
         return new CoordinatorSettings(bootstrap, topics, keys, groupId, transactionalId, partitions, jobPartitions,
-                createTopics, maxAttempts, d, limits, kafka);
+                createTopics, maxAttempts, d, limits, kafka, recordLimits);
     }
 
     public CoordinatorSettings withMaxAttempts(int n) {
         return new CoordinatorSettings(bootstrap, topics, keys, groupId, transactionalId, partitions, jobPartitions,
-                createTopics, n, reissueAfter, limits, kafka);
+                createTopics, n, reissueAfter, limits, kafka, recordLimits);
     }
 
     public CoordinatorSettings withTransactionalId(String id) {
         return new CoordinatorSettings(bootstrap, topics, keys, groupId, id, partitions, jobPartitions,
-                createTopics, maxAttempts, reissueAfter, limits, kafka);
+                createTopics, maxAttempts, reissueAfter, limits, kafka, recordLimits);
     }
 
     public CoordinatorSettings withLimits(Limits l) {
         return new CoordinatorSettings(bootstrap, topics, keys, groupId, transactionalId, partitions, jobPartitions,
-                createTopics, maxAttempts, reissueAfter, l, kafka);
+                createTopics, maxAttempts, reissueAfter, l, kafka, recordLimits);
+    }
+
+    public CoordinatorSettings withRecordLimits(RecordLimits r) {
+        return new CoordinatorSettings(bootstrap, topics, keys, groupId, transactionalId, partitions, jobPartitions,
+                createTopics, maxAttempts, reissueAfter, limits, kafka, r);
+    }
+
+    public CoordinatorSettings withKafka(Map<String, String> k) {
+        return new CoordinatorSettings(bootstrap, topics, keys, groupId, transactionalId, partitions, jobPartitions,
+                createTopics, maxAttempts, reissueAfter, limits, k, recordLimits);
     }
 
     private static String hostName() {

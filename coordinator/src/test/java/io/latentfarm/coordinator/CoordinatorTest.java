@@ -7,6 +7,7 @@ import io.latentfarm.common.image.Png;
 import io.latentfarm.common.image.RgbImage;
 import io.latentfarm.common.message.BatchEvent;
 import io.latentfarm.common.message.Json;
+import io.latentfarm.common.message.RecordLimits;
 import io.latentfarm.common.message.RenderJob;
 import io.latentfarm.common.message.RenderRequest;
 import io.latentfarm.common.storage.ObjectStore;
@@ -17,7 +18,11 @@ import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.consumer.OffsetAndMetadata;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+import org.apache.kafka.common.serialization.StringSerializer;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.StringDeserializer;
 import org.junit.jupiter.api.Test;
@@ -303,6 +308,76 @@ class CoordinatorTest {
             List<ConsumerRecord<String, byte[]>> cancels = readAll(topics.cancels(), true);
             assertEquals(List.of("b-cancel"), cancels.stream().map(ConsumerRecord::key).toList());
             assertEquals("changed my mind", Json.batchEvent(cancels.get(0).value()).reason());
+        }
+    }
+
+    /**
+     * A request that passes validation but whose accepted event and jobs would be larger than
+     * max-record-bytes fails its transaction; processed alone it fails again and is committed as a
+     * dead letter with a {@code rejected} event, and the good request beside it completes.
+     */
+    @Test
+    void aRecordThatFailsItsTransactionIsDeadLetteredAloneAndTheRestCommit() throws Exception {
+        String prefix = "t7.";
+        Topics topics = new Topics(prefix);
+        CoordinatorSettings s = withGroup(settings(prefix), prefix).withRecordLimits(new RecordLimits(4096, 4096, 256));
+        try (Coordinator coordinator = new Coordinator(s, store).start();
+             FakeWorker worker = new FakeWorker(kafka.bootstrapServers(), topics, store, j -> false, j -> false);
+             BatchClient client = new BatchClient(kafka.bootstrapServers(), topics)) {
+            client.submit(request("b-poison").toBuilder().prompt("p".repeat(1900)).negativePrompt("n".repeat(1900))
+                    .build());
+            client.submit(request("b-fine"));
+            assertEquals(BatchEvent.Type.COMPLETED, awaitFinal(client, "b-fine", new ArrayList<>()).type());
+            BatchEvent poison = awaitFinal(client, "b-poison", new ArrayList<>());
+            assertEquals(BatchEvent.Type.REJECTED, poison.type(), poison.toString());
+            assertEquals("request", poison.violations().get(0).field());
+            assertTrue(poison.reason().contains("could not be processed")
+                    && poison.reason().contains("more than max-record-bytes 4096"), poison.reason());
+            List<ConsumerRecord<String, byte[]>> dlq = readAll(topics.jobsDlq(), true);
+            assertEquals(List.of("b-poison"), dlq.stream().map(ConsumerRecord::key).toList());
+            assertTrue(new String(dlq.get(0).headers().lastHeader("latentfarm.error").value(), StandardCharsets.UTF_8)
+                    .contains("more than max-record-bytes"));
+            assertFalse(coordinator.batch("b-poison").isPresent());
+            assertEquals(0, countJobs(topics, "b-poison"));
+            assertTrue(coordinator.isRunning());
+        }
+    }
+
+    /** Limits the producer cannot honour are refused on start, naming both settings. */
+    @Test
+    void recordLimitsBeyondTheProducersRequestSizeAreRefused() {
+        String prefix = "t8.";
+        CoordinatorSettings s = withGroup(settings(prefix), prefix).withKafka(Map.of("max.request.size", "100000"));
+        IllegalArgumentException e = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
+                () -> new Coordinator(s, store).start());
+        assertTrue(e.getMessage().contains("max-record-bytes 524288")
+                && e.getMessage().contains("max.request.size 100000"), e.getMessage());
+    }
+
+    /**
+     * Another producer with the coordinator's transactional id fences it (as after a transaction
+     * timeout): the coordinator starts a new producer and the next batch completes.
+     */
+    @Test
+    void aFencedProducerIsReplacedAndTheLoopGoesOn() throws Exception {
+        String prefix = "t9.";
+        Topics topics = new Topics(prefix);
+        CoordinatorSettings s = withGroup(settings(prefix), prefix);
+        try (Coordinator coordinator = new Coordinator(s, store).start();
+             FakeWorker worker = new FakeWorker(kafka.bootstrapServers(), topics, store, j -> false, j -> false);
+             BatchClient client = new BatchClient(kafka.bootstrapServers(), topics)) {
+            client.submit(request("b-before"));
+            assertEquals(BatchEvent.Type.COMPLETED, awaitFinal(client, "b-before", new ArrayList<>()).type());
+            try (KafkaProducer<String, byte[]> zombie = new KafkaProducer<>(Map.of(
+                    ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers(),
+                    ProducerConfig.TRANSACTIONAL_ID_CONFIG, s.transactionalId()),
+                    new StringSerializer(), new ByteArraySerializer())) {
+                zombie.initTransactions();
+            }
+            client.submit(request("b-after"));
+            assertEquals(BatchEvent.Type.COMPLETED, awaitFinal(client, "b-after", new ArrayList<>()).type());
+            assertTrue(coordinator.isRunning(), "stopped: " + coordinator.failure());
+            assertEquals(1, countCompleted(topics, "b-after", true));
         }
     }
 

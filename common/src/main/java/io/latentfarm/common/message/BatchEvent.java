@@ -78,8 +78,20 @@ public record BatchEvent(
                 request.imageCount(), null, null, null, null, null, null, null, request);
     }
 
-    /** @param batchId may be null when the request could not be read far enough to have one */
+    /** The most violations a {@code rejected} event lists; the rest are counted in one more. */
+    public static final int MAX_VIOLATIONS = 20;
+
+    /**
+     * @param batchId may be null when the request could not be read far enough to have one
+     * @param violations listed up to {@link #MAX_VIOLATIONS}, the rest counted (a list of 50,000
+     *                   null prompts has as many violations)
+     */
     public static BatchEvent rejected(String batchId, List<Violation> violations) {
+        if (violations.size() > MAX_VIOLATIONS) {
+            List<Violation> listed = new java.util.ArrayList<>(violations.subList(0, MAX_VIOLATIONS - 1));
+            listed.add(new Violation("request", (violations.size() - listed.size()) + " more violations not listed"));
+            violations = listed;
+        }
         String reason = violations.stream().map(Violation::toString).collect(Collectors.joining("; "));
         return new BatchEvent(SCHEMA_VERSION, Type.REJECTED, batchId, reason, violations, null, null, null,
                 null, null, null, null, null, null, null, null);

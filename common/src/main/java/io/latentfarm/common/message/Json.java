@@ -2,6 +2,8 @@ package io.latentfarm.common.message;
 
 import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.core.JsonParser;
+import com.fasterxml.jackson.core.exc.InputCoercionException;
 import com.fasterxml.jackson.core.exc.StreamReadException;
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonNode;
@@ -12,6 +14,7 @@ import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.exc.InvalidFormatException;
 import com.fasterxml.jackson.databind.exc.ValueInstantiationException;
 import com.fasterxml.jackson.databind.json.JsonMapper;
+import io.latentfarm.common.Excerpt;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -83,6 +86,10 @@ public final class Json {
             throw new MessageDecodeException("schemaVersion", message.schemaVersion()
                     + " is newer than the newest this program reads (" + Message.SCHEMA_VERSION + ")", null);
         }
+        if (message.schemaVersion() < 1) {
+            throw new MessageDecodeException("schemaVersion", message.schemaVersion()
+                    + " is outside 1.." + Message.SCHEMA_VERSION, null);
+        }
         return message;
     }
 
@@ -103,6 +110,9 @@ public final class Json {
             return value;
         } catch (JsonMappingException e) {
             throw describe(e);
+        } catch (InputCoercionException e) {
+            // A number too large for its field (an int of 99999999999): JSON, but not this message.
+            throw new MessageDecodeException(currentName(e), e.getOriginalMessage(), e);
         } catch (StreamReadException e) {
             throw new MessageDecodeException(null, "not valid JSON: " + e.getOriginalMessage()
                     + location(e), e);
@@ -182,13 +192,22 @@ public final class Json {
         return path.isEmpty() ? null : path.toString();
     }
 
+    private static String currentName(StreamReadException e) {
+        try {
+            JsonParser p = e.getProcessor();
+            return p == null ? null : p.currentName();
+        } catch (IOException | RuntimeException ignored) {
+            return null;
+        }
+    }
+
     private static String location(StreamReadException e) {
         return e.getLocation() == null ? ""
                 : " (line " + e.getLocation().getLineNr() + ", column " + e.getLocation().getColumnNr() + ")";
     }
 
     private static String quote(Object value) {
-        return value instanceof String ? "\"" + value + "\"" : String.valueOf(value);
+        return value instanceof String s ? Excerpt.quote(s) : Excerpt.cut(String.valueOf(value), Excerpt.QUOTE_CHARS);
     }
 
     private static String typeName(Class<?> type) {

@@ -2,6 +2,7 @@ package io.latentfarm.common.message;
 
 import com.fasterxml.jackson.annotation.JsonPropertyOrder;
 import io.latentfarm.common.BatchIds;
+import io.latentfarm.common.Excerpt;
 
 import java.util.Objects;
 
@@ -59,7 +60,7 @@ public record RenderJob(
         if (jobId == null) {
             jobId = expectedId;
         } else if (!jobId.equals(expectedId)) {
-            throw new IllegalArgumentException("jobId \"" + jobId + "\" should be \"" + expectedId + "\"");
+            throw new IllegalArgumentException("jobId " + Excerpt.quote(jobId) + " should be \"" + expectedId + "\"");
         }
         Objects.requireNonNull(prompt, "prompt");
         negativePrompt = negativePrompt == null ? "" : negativePrompt;

@@ -1,8 +1,10 @@
 package io.latentfarm.common.validation;
 
 import io.latentfarm.common.BatchIds;
+import io.latentfarm.common.Excerpt;
 import io.latentfarm.common.SchedulerRegistry;
 import io.latentfarm.common.message.Message;
+import io.latentfarm.common.message.RenderJob;
 import io.latentfarm.common.message.RenderRequest;
 import io.latentfarm.common.message.SeedMode;
 
@@ -34,11 +36,9 @@ public final class RequestValidator {
 
     public List<Violation> validate(RenderRequest r) {
         List<Violation> out = new ArrayList<>();
-        if (r.schemaVersion() > Message.SCHEMA_VERSION) {
-            out.add(new Violation("schemaVersion", r.schemaVersion() + " is newer than " + Message.SCHEMA_VERSION));
-        }
+        checkSchemaVersion(r.schemaVersion(), out);
         if (r.batchId() != null && !BatchIds.isValid(r.batchId())) {
-            out.add(new Violation("batchId", "\"" + r.batchId() + "\" must be 1 to 64 of A-Z a-z 0-9 _ -"));
+            out.add(new Violation("batchId", Excerpt.quote(r.batchId()) + " must be 1 to 64 of A-Z a-z 0-9 _ -"));
         }
         checkPrompts(r, out);
         checkText("negativePrompt", r.negativePrompt(), out);
@@ -47,29 +47,66 @@ public final class RequestValidator {
             out.add(new Violation("prompts", r.prompts().size() + " prompts do not divide " + r.imageCount()
                     + " images evenly (each prompt gets the same number of images)"));
         }
-        checkRange("steps", r.steps(), 1, limits.maxSteps(), out);
-        if (!Double.isFinite(r.guidance()) || r.guidance() < limits.minGuidance()
-                || r.guidance() > limits.maxGuidance()) {
-            out.add(new Violation("guidance", number(r.guidance()) + " is outside "
-                    + number(limits.minGuidance()) + ".." + number(limits.maxGuidance())));
-        }
-        checkSize("width", r.width(), limits.maxWidth(), out);
-        checkSize("height", r.height(), limits.maxHeight(), out);
-        if (r.scheduler() != null && !SchedulerRegistry.isKnown(r.scheduler())) {
-            out.add(new Violation("scheduler", "\"" + r.scheduler() + "\" is not one of "
-                    + String.join(", ", SchedulerRegistry.names())));
-        }
+        checkRendering(r.steps(), r.guidance(), r.width(), r.height(), r.scheduler(), out);
         var seedMode = SeedMode.parse(r.seedMode());
         if (seedMode.isEmpty()) {
-            out.add(new Violation("seedMode", "\"" + r.seedMode() + "\" is not one of "
+            out.add(new Violation("seedMode", Excerpt.quote(r.seedMode()) + " is not one of "
                     + java.util.Arrays.stream(SeedMode.values()).map(SeedMode::wireName)
                     .collect(Collectors.joining(", "))));
         }
         checkSeed(r, seedMode.orElse(null), countsValid, out);
-        if (r.model() != null && (r.model().isBlank() || r.model().length() > 256)) {
+        checkModel(r.model(), out);
+        return List.copyOf(out);
+    }
+
+    /**
+     * Checks a job as a worker receives it against the same limits: a job the coordinator wrote from
+     * a valid request always passes; anything else on the jobs topic (written by hand, by an older
+     * or misconfigured coordinator) is refused before it costs a render.
+     */
+    public List<Violation> validate(RenderJob job) {
+        List<Violation> out = new ArrayList<>();
+        checkSchemaVersion(job.schemaVersion(), out);
+        checkText("prompt", job.prompt(), out);
+        checkText("negativePrompt", job.negativePrompt(), out);
+        checkRange("total", job.total(), 1, limits.maxImages(), out);
+        checkRange("batchSize", job.batchSize(), 1, limits.maxImages(), out);
+        checkRendering(job.steps(), job.guidance(), job.width(), job.height(), job.scheduler(), out);
+        if (job.seed() < 0) {
+            out.add(new Violation("seed", job.seed() + " is outside 0.." + Long.MAX_VALUE));
+        }
+        checkModel(job.model(), out);
+        return List.copyOf(out);
+    }
+
+    private static void checkSchemaVersion(int version, List<Violation> out) {
+        if (version > Message.SCHEMA_VERSION) {
+            out.add(new Violation("schemaVersion", version + " is newer than " + Message.SCHEMA_VERSION));
+        } else if (version < 1) {
+            out.add(new Violation("schemaVersion", version + " is outside 1.." + Message.SCHEMA_VERSION));
+        }
+    }
+
+    /** What one denoising call takes: steps, guidance, size and scheduler. */
+    private void checkRendering(int steps, double guidance, int width, int height, String scheduler,
+                                List<Violation> out) {
+        checkRange("steps", steps, 1, limits.maxSteps(), out);
+        if (!Double.isFinite(guidance) || guidance < limits.minGuidance() || guidance > limits.maxGuidance()) {
+            out.add(new Violation("guidance", number(guidance) + " is outside "
+                    + number(limits.minGuidance()) + ".." + number(limits.maxGuidance())));
+        }
+        checkSize("width", width, limits.maxWidth(), out);
+        checkSize("height", height, limits.maxHeight(), out);
+        if (scheduler != null && !SchedulerRegistry.isKnown(scheduler)) {
+            out.add(new Violation("scheduler", Excerpt.quote(scheduler) + " is not one of "
+                    + String.join(", ", SchedulerRegistry.names())));
+        }
+    }
+
+    private static void checkModel(String model, List<Violation> out) {
+        if (model != null && (model.isBlank() || model.length() > 256)) {
             out.add(new Violation("model", "must be 1 to 256 characters when given"));
         }
-        return List.copyOf(out);
     }
 
     private void checkPrompts(RenderRequest r, List<Violation> out) {
@@ -92,6 +129,24 @@ public final class RequestValidator {
         if (text.length() > limits.maxPromptChars()) {
             out.add(new Violation(field, text.length() + " characters is more than " + limits.maxPromptChars()));
         }
+        int unpaired = unpairedSurrogate(text);
+        if (unpaired >= 0) {
+            // JSON's \ud800 escapes can say it; UTF-8 (the topics, the PNG text chunk) cannot.
+            out.add(new Violation(field, "has an unpaired UTF-16 surrogate at character " + unpaired));
+        }
+    }
+
+    /** The index of the first surrogate that is not half of a pair, or -1. */
+    private static int unpairedSurrogate(String text) {
+        for (int i = 0; i < text.length(); i++) {
+            char c = text.charAt(i);
+            if (Character.isHighSurrogate(c) && i + 1 < text.length() && Character.isLowSurrogate(text.charAt(i + 1))) {
+                i++;
+            } else if (Character.isSurrogate(c)) {
+                return i;
+            }
+        }
+        return -1;
     }
 
     /** rows/cols/count each in range and consistent; false if N is not usable for further checks. */

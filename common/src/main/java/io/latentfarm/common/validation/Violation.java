@@ -1,5 +1,7 @@
 package io.latentfarm.common.validation;
 
+import io.latentfarm.common.Excerpt;
+
 import java.util.Objects;
 
 /**
@@ -10,6 +12,9 @@ public record Violation(String field, String message) {
     public Violation {
         Objects.requireNonNull(field, "field");
         Objects.requireNonNull(message, "message");
+        // Violations are echoed in rejected events: never let one carry a whole oversized value.
+        field = Excerpt.cut(field, Excerpt.QUOTE_CHARS);
+        message = Excerpt.cut(message);
     }
 
     @Override

@@ -1,6 +1,7 @@
 package io.latentfarm.common.validation;
 
 import io.latentfarm.common.SchedulerRegistry;
+import io.latentfarm.common.message.RenderJob;
 import io.latentfarm.common.message.RenderRequest;
 import org.junit.jupiter.api.Test;
 
@@ -186,5 +187,27 @@ class RequestValidatorTest {
                 null, "batch");
         assertEquals(List.of("schemaVersion: 2 is newer than 1"),
                 validator.validate(v2).stream().map(Violation::toString).toList());
+    }
+
+    @Test
+    void negativeSchemaAndHugeValuesAreViolationsQuotingAPrefix() {
+        RenderRequest r = valid().build();
+        RenderRequest minus = new RenderRequest(-1, null, r.prompts(), "", 4, 3, null, 15, 7.5, 1L, 512, 512,
+                "x".repeat(600_000), null, "batch");
+        assertEquals(List.of("schemaVersion: -1 is outside 1..1",
+                        "scheduler: \"" + "x".repeat(64) + "...\" (600000 characters) is not one of "
+                                + String.join(", ", SchedulerRegistry.names())),
+                validator.validate(minus).stream().map(Violation::toString).toList());
+    }
+
+    @Test
+    void jobsAreCheckedAgainstTheSameLimits() {
+        RenderRequest r = valid().batchId("b").seed(1L).build();
+        RenderJob ok = RenderJob.forImage(r, 0, "batches/b/images/0000.png");
+        assertEquals(List.of(), validator.validate(ok));
+        RenderJob huge = new RenderJob(1, null, "b", 0, 12, "p", "", 100_000, 7.5, 512, 512, "pndm", null, 1L,
+                io.latentfarm.common.message.SeedMode.BATCH, 12, 0, 1, "batches/b/images/0000.png");
+        assertEquals(List.of("steps: 100000 is outside 1..150"),
+                validator.validate(huge).stream().map(Violation::toString).toList());
     }
 }

@@ -1,16 +1,20 @@
 package io.latentfarm.worker.service;
 
+import io.latentfarm.common.Excerpt;
 import io.latentfarm.common.Topics;
 import io.latentfarm.common.image.GenerationParameters;
 import io.latentfarm.common.image.Png;
 import io.latentfarm.common.image.RgbImage;
 import io.latentfarm.common.message.BatchEvent;
+import io.latentfarm.common.message.DeadLetters;
 import io.latentfarm.common.message.Json;
 import io.latentfarm.common.message.Message;
 import io.latentfarm.common.message.MessageDecodeException;
 import io.latentfarm.common.message.RenderJob;
 import io.latentfarm.common.message.RenderResult;
 import io.latentfarm.common.storage.ObjectStore;
+import io.latentfarm.common.validation.RequestValidator;
+import io.latentfarm.common.validation.Violation;
 import io.latentfarm.worker.pipeline.InvalidJobException;
 import io.latentfarm.worker.pipeline.ProgressListener;
 import io.latentfarm.worker.pipeline.RenderedImage;
@@ -27,7 +31,6 @@ import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.KafkaException;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.errors.WakeupException;
-import org.apache.kafka.common.header.internals.RecordHeaders;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.apache.kafka.common.serialization.StringDeserializer;
@@ -35,7 +38,6 @@ import org.apache.kafka.common.serialization.StringSerializer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collection;
@@ -56,6 +58,7 @@ import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
+import java.util.stream.Collectors;
 
 /**
  * The job consumer: takes jobs from the jobs topic in a consumer group, renders them with one
@@ -72,7 +75,11 @@ import java.util.concurrent.atomic.AtomicReference;
  *
  * <h2>Failures</h2>
  * <ul>
- *   <li>undecodable job: copied to the dead-letter topic with the error, committed;</li>
+ *   <li>a record that is not a job to render (not a job, too large, another key, another object key
+ *       than the one the worker builds from the job's ids, parameters beyond the limits): copied to
+ *       the dead-letter topic with the reason ({@link DeadLetters}), committed; if the dead letter
+ *       cannot be written, the poll is taken again after the backoff. Nothing stops the loop;</li>
+ *   <li>the PNG cannot be encoded: a {@code failed} result, as when rendering throws;</li>
  *   <li>rendering throws: a {@code failed} result with the reason and attempt, committed (the
  *       coordinator re-issues it, and after its last attempt sends it to the dead-letter topic);</li>
  *   <li>the upload or the result cannot be written: nothing is committed, the consumer seeks back
@@ -98,6 +105,7 @@ public final class JobWorker implements AutoCloseable {
     private final ImageRenderer renderer;
     private final ObjectStore store;
     private final CancelledBatches cancelled;
+    private final RequestValidator validator;
     private final KafkaConsumer<String, byte[]> consumer;
     private final KafkaProducer<String, byte[]> producer;
     private final ExecutorService renderThread;
@@ -126,6 +134,8 @@ public final class JobWorker implements AutoCloseable {
         this.renderer = Objects.requireNonNull(renderer, "renderer");
         this.store = Objects.requireNonNull(store, "store");
         this.cancelled = new CancelledBatches(settings);
+        this.validator = new RequestValidator(settings.limits());
+        settings.recordLimits().checkFits(producerConfig(settings));
         this.consumer = new KafkaConsumer<>(consumerConfig(settings), new StringDeserializer(), new ByteArrayDeserializer());
         this.producer = new KafkaProducer<>(producerConfig(settings), new StringSerializer(), new ByteArraySerializer());
         this.renderThread = Executors.newSingleThreadExecutor(r -> {
@@ -140,6 +150,13 @@ public final class JobWorker implements AutoCloseable {
         Map<String, Object> c = new HashMap<>();
         c.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, s.bootstrap());
         c.put(ConsumerConfig.GROUP_ID_CONFIG, s.groupId());
+        // A killed worker is out of the group after the session timeout and its job goes to the
+        // partition's next owner. Heartbeats come from the client's own thread, also mid-render.
+        c.put(ConsumerConfig.SESSION_TIMEOUT_MS_CONFIG, (int) s.sessionTimeout().toMillis());
+        c.put(ConsumerConfig.HEARTBEAT_INTERVAL_MS_CONFIG, (int) Math.max(100, s.sessionTimeout().toMillis() / 5));
+        if (s.groupInstanceId() != null) {
+            c.put(ConsumerConfig.GROUP_INSTANCE_ID_CONFIG, s.groupInstanceId());
+        }
         c.put(ConsumerConfig.CLIENT_ID_CONFIG, "latentfarm-worker-" + s.workerId());
         c.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
         c.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
@@ -256,12 +273,25 @@ public final class JobWorker implements AutoCloseable {
         List<ConsumerRecord<String, byte[]>> all = new ArrayList<>();
         records.forEach(all::add);
         List<RenderJob> jobs = new ArrayList<>();
-        for (ConsumerRecord<String, byte[]> record : all) {
-            try {
-                jobs.add(Json.renderJob(record.value()));
-            } catch (MessageDecodeException | IllegalArgumentException e) {
-                deadLetter(record, e);
+        try {
+            for (ConsumerRecord<String, byte[]> record : all) {
+                String refusal;
+                try {
+                    jobs.add(accept(record));
+                    continue;
+                } catch (Refused e) {
+                    refusal = e.getMessage();
+                } catch (RuntimeException e) {
+                    refusal = "cannot take the job: " + e; // a bug on this record's data: still never a wedge
+                }
+                deadLetter(record, refusal);
             }
+        } catch (RuntimeException e) {
+            // The dead-letter topic cannot be written now: take the whole poll again after the backoff.
+            LOG.warn("worker {}: dead letter not written ({}); retrying", settings.workerId(), e.toString());
+            rewind(records);
+            retryAt = System.currentTimeMillis() + settings.retryBackoff().toMillis();
+            return;
         }
         consumer.pause(consumer.assignment());
         Work work = new Work(all, jobs);
@@ -347,14 +377,44 @@ public final class JobWorker implements AutoCloseable {
         }
     }
 
-    private void deadLetter(ConsumerRecord<String, byte[]> record, Exception error) {
-        LOG.warn("worker {}: undecodable job at {}-{}@{}: {}", settings.workerId(), record.topic(),
-                record.partition(), record.offset(), error.getMessage());
-        RecordHeaders headers = new RecordHeaders();
-        headers.add("latentfarm.error", utf8(String.valueOf(error.getMessage())));
-        headers.add("latentfarm.source", utf8(record.topic() + "-" + record.partition() + "@" + record.offset()));
-        headers.add("latentfarm.worker", utf8(settings.workerId()));
-        send(new ProducerRecord<>(topics.jobsDlq(), null, record.key(), record.value(), headers));
+    /**
+     * The job to render in a record, or {@link Refused} saying why not: too large, not a job, keyed
+     * by another id, naming another object key than the one this worker builds for it from its ids,
+     * or asking for more than the limits allow. The image key is never taken from the message, so
+     * no job can write outside its batch's folder.
+     */
+    private RenderJob accept(ConsumerRecord<String, byte[]> record) {
+        byte[] value = record.value();
+        if (value != null && value.length > settings.recordLimits().maxInputBytes()) {
+            throw new Refused("job: " + value.length + " bytes is more than the "
+                    + settings.recordLimits().maxInputBytes() + " a job may have (max-input-bytes)");
+        }
+        RenderJob job;
+        try {
+            job = Json.renderJob(value);
+        } catch (MessageDecodeException | IllegalArgumentException | NullPointerException e) {
+            throw new Refused(e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage());
+        }
+        if (!job.jobId().equals(record.key())) {
+            throw new Refused("key: " + Excerpt.quote(record.key()) + " is not the job's id \"" + job.jobId() + "\"");
+        }
+        String key = settings.keys().image(job.batchId(), job.index());
+        if (!key.equals(job.objectKey())) {
+            throw new Refused("objectKey: " + Excerpt.quote(job.objectKey()) + " is not " + key
+                    + ", the key this worker writes for " + job.jobId() + " (is latentfarm.s3.key-prefix the same?)");
+        }
+        List<Violation> violations = validator.validate(job);
+        if (!violations.isEmpty()) {
+            throw new Refused(violations.stream().map(Violation::toString).collect(Collectors.joining("; ")));
+        }
+        return job;
+    }
+
+    private void deadLetter(ConsumerRecord<String, byte[]> record, String error) {
+        LOG.warn("worker {}: job at {} dead-lettered: {}", settings.workerId(), DeadLetters.source(record),
+                Excerpt.cut(error));
+        send(DeadLetters.of(topics.jobsDlq(), record, error, settings.recordLimits(),
+                DeadLetters.WORKER, settings.workerId()));
     }
 
     private final class Rebalance implements ConsumerRebalanceListener {
@@ -465,9 +525,17 @@ public final class JobWorker implements AutoCloseable {
                 continue;
             }
             long encodeStart = System.nanoTime();
-            byte[] png = Png.encode(new RgbImage(image.width(), image.height(), image.rgb()), GenerationParameters.of(job, scheduler, model));
+            byte[] png;
+            try {
+                png = Png.encode(new RgbImage(image.width(), image.height(), image.rgb()),
+                        GenerationParameters.of(job, scheduler, model));
+            } catch (RuntimeException e) {
+                // The job's doing, not the store's or the broker's: retrying would fail the same way.
+                publishFailure(job, "encoding the PNG failed: " + e, true);
+                continue;
+            }
             long uploadStart = System.nanoTime();
-            store.put(job.objectKey(), png, "image/png");
+            store.put(settings.keys().image(job.batchId(), job.index()), png, "image/png");
             long uploaded = System.nanoTime();
             // Per call: denoising (with the prompt encoding) up to the last step, then VAE decoding;
             // shared by the jobs of a packed call. PNG encoding counts as decode.
@@ -497,7 +565,8 @@ public final class JobWorker implements AutoCloseable {
     /** The renderer's warnings about the job; best effort, they never fail or hold up a rendered image. */
     private List<String> warnings(RenderJob job) {
         try {
-            return renderer.warnings(job);
+            // Bounded like everything a result carries.
+            return renderer.warnings(job).stream().limit(20).map(Excerpt::cut).toList();
         } catch (RuntimeException e) {
             LOG.warn("worker {}: no warnings for {}: {}", settings.workerId(), job.jobId(), e.toString());
             return List.of();
@@ -540,7 +609,7 @@ public final class JobWorker implements AutoCloseable {
 
     /** @param permanent it would fail alike on every try: the coordinator fails the image at once */
     private void publishFailure(RenderJob job, String reason, boolean permanent) {
-        RenderResult failure = RenderResult.failed(job, settings.workerId(), reason);
+        RenderResult failure = RenderResult.failed(job, settings.workerId(), Excerpt.cut(reason));
         send(new ProducerRecord<>(topics.results(), job.batchId(),
                 Json.toBytes(permanent ? failure.asPermanent() : failure)));
         failed.incrementAndGet();
@@ -560,10 +629,6 @@ public final class JobWorker implements AutoCloseable {
 
     private static long ms(long nanos) {
         return TimeUnit.NANOSECONDS.toMillis(nanos);
-    }
-
-    private static byte[] utf8(String s) {
-        return s.getBytes(StandardCharsets.UTF_8);
     }
 
     // ---------------------------------------------------------------- shutdown
@@ -620,6 +685,13 @@ public final class JobWorker implements AutoCloseable {
         InFlight(Work work, Future<Outcome> future) {
             this.work = work;
             this.future = future;
+        }
+    }
+
+    /** A record that is not a job to render; the message says why. */
+    private static final class Refused extends RuntimeException {
+        Refused(String why) {
+            super(why, null, false, false);
         }
     }
 

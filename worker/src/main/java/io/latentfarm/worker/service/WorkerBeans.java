@@ -1,6 +1,9 @@
 package io.latentfarm.worker.service;
 
 import io.latentfarm.common.Topics;
+import io.latentfarm.common.message.RecordLimits;
+import io.latentfarm.common.storage.ObjectKeys;
+import io.latentfarm.common.validation.Limits;
 import io.latentfarm.common.storage.ObjectStore;
 import io.latentfarm.common.storage.ObjectStoreConfig;
 import io.latentfarm.worker.pipeline.PipelineOptions;
@@ -56,10 +59,23 @@ class WorkerBeans {
                         @Value("${latentfarm.worker.max-batch:1}") int maxBatch,
                         @Value("${latentfarm.worker.progress-interval:1s}") Duration progressInterval,
                         @Value("${latentfarm.worker.shutdown-grace:30s}") Duration shutdownGrace,
-                        @Value("${latentfarm.worker.retry-backoff:2s}") Duration retryBackoff) {
+                        @Value("${latentfarm.worker.retry-backoff:2s}") Duration retryBackoff,
+                        @Nullable @Value("${latentfarm.worker.group-instance-id:}") String groupInstanceId,
+                        @Value("${latentfarm.worker.session-timeout:10s}") Duration sessionTimeout,
+                        @Nullable @Value("${latentfarm.s3.key-prefix:}") String keyPrefix,
+                        @Value("${latentfarm.coordinator.max-images:64}") int maxImages,
+                        @Value("${latentfarm.coordinator.max-size:1024}") int maxSize,
+                        @Value("${latentfarm.coordinator.max-steps:150}") int maxSteps,
+                        @Value("${latentfarm.kafka.max-input-bytes:262144}") int maxInputBytes,
+                        @Value("${latentfarm.kafka.max-record-bytes:524288}") int maxRecordBytes,
+                        @Value("${latentfarm.kafka.dead-letter-excerpt-bytes:1024}") int excerptBytes) {
+        // The same limits as the coordinator's (same keys): a job it wrote always passes.
+        Limits limits = Limits.DEFAULTS.withMaxImages(maxImages).withMaxSize(maxSize, maxSize).withMaxSteps(maxSteps);
         WorkerSettings settings = new WorkerSettings(bootstrap,
                 new Topics(topicPrefix == null ? Topics.DEFAULT_PREFIX : topicPrefix), groupId, workerId, maxBatch,
-                progressInterval, shutdownGrace, retryBackoff, null);
+                progressInterval, shutdownGrace, retryBackoff, null,
+                new ObjectKeys(blank(keyPrefix) ? "" : keyPrefix.trim()), limits,
+                new RecordLimits(maxInputBytes, maxRecordBytes, excerptBytes), groupInstanceId, sessionTimeout);
         return new JobWorker(settings, renderer, store).start();
     }
 

@@ -286,6 +286,47 @@ class JobWorkerTest {
     }
 
     /**
+     * A worker killed mid-render: here a static member (group.instance.id) closed without leaving
+     * the group, which the broker cannot tell from a dead process; only the session timeout ends
+     * its membership. With the default timeouts the other worker renders the job within 15 s.
+     */
+    @Test
+    void aKilledWorkersJobIsRenderedElsewhereWithinFifteenSeconds() throws Exception {
+        Topics t = topics("w5.");
+        JobWorker first = new JobWorker(settings(t, "w5a", Duration.ZERO, null).withGroupInstanceId("w5a"),
+                new StandIn(100), store).start();
+        produce(t, job("b5", 0, 1, "orphaned", 150));
+        long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+        while (first.status().currentJob() == null && System.nanoTime() < deadline) {
+            Thread.sleep(20);
+        }
+        assertEquals("b5/0000", first.status().currentJob());
+        try (JobWorker second = new JobWorker(settings(t, "w5b", Duration.ofSeconds(5), null), new StandIn(0), store)
+                .start()) {
+            awaitMembers(t, 2);
+            long killed = System.nanoTime();
+            first.close(); // hands the render back uncommitted; a static member stays in the group
+            List<RenderResult> results = await(t.results(), 1).stream().map(r -> Json.renderResult(r.value())).toList();
+            long seconds = Duration.ofNanos(System.nanoTime() - killed).toSeconds();
+            assertEquals(List.of("w5b"), results.stream().map(RenderResult::workerId).toList());
+            assertTrue(seconds < 15, "re-rendered " + seconds + " s after the kill");
+            System.out.println("killed worker's job re-rendered elsewhere after " + seconds + " s");
+            awaitCommitted(t, 1);
+        }
+    }
+
+    static void awaitMembers(Topics t, int members) throws Exception {
+        try (Admin admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers()))) {
+            long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+            String group = "workers-" + t.prefix();
+            while (admin.describeConsumerGroups(List.of(group)).all().get().get(group).members().size() < members) {
+                assertTrue(System.nanoTime() < deadline, "workers did not join");
+                Thread.sleep(50);
+            }
+        }
+    }
+
+    /**
      * A job of a batch cancelled before the worker started is not rendered, one of a batch cancelled
      * during its render stops at the next step; neither gets a result, both are committed, and the
      * job between them renders as usual.
