@@ -123,6 +123,11 @@ class WebPageTest {
                 "process_cpu_usage")) {
             assertTrue(metrics.contains(line), line + " missing from /prometheus:\n" + metrics);
         }
+        // What the Grafana dashboard queries exists (the GPU memory gauge only on a GPU).
+        for (String m : DashboardTest.queriedMetrics()) {
+            assertTrue(m.equals("latentfarm_device_memory_used_bytes") || metrics.contains(m + " ")
+                    || metrics.contains(m + "{"), "the dashboard queries " + m + ", not in /prometheus:\n" + metrics);
+        }
         assertTrue(value(metrics, "latentfarm_images_rendered_total") >= 2, metrics);
         assertTrue(value(metrics, "latentfarm_batches_total{status=\"completed\"}") >= 1, metrics);
     }
