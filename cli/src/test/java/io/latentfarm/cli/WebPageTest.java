@@ -29,6 +29,10 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
 import java.util.zip.ZipEntry;
 import java.util.zip.ZipInputStream;
 
@@ -86,11 +90,39 @@ class WebPageTest {
         assertEquals("steps", violations.path(0).path("field").asText(), rejected.body());
         assertEquals("width", violations.path(1).path("field").asText(), rejected.body());
 
-        HttpResponse<String> accepted = post("batches", "{\"batchId\":\"web-http\",\"prompt\":\"a red fox\","
-                + "\"rows\":1,\"cols\":2,\"steps\":2,\"width\":64,\"height\":64,\"seed\":7}");
-        assertEquals(202, accepted.statusCode(), accepted.body());
-        JsonNode state = awaitCompleted("web-http");
-        assertEquals(2, state.path("done").asInt(), state.toString());
+        // The page's live feed: server-sent events, one per batch event, from the events topic.
+        BlockingQueue<String> sse = new LinkedBlockingQueue<>();
+        CompletableFuture<HttpResponse<Void>> stream = http.sendAsync(HttpRequest.newBuilder(web.resolve("events"))
+                .build(), HttpResponse.BodyHandlers.fromLineSubscriber(new LineCollector(sse)));
+        try {
+            // The stream says hello once it follows the events; nothing after that is missed.
+            long until = System.nanoTime() + WAIT.toNanos();
+            String line;
+            do {
+                line = sse.poll(1, TimeUnit.SECONDS);
+                assertTrue(System.nanoTime() < until, "no hello from GET /events");
+            } while (line == null || !line.startsWith("event:") || !line.contains("hello"));
+            HttpResponse<String> accepted = post("batches", "{\"batchId\":\"web-http\",\"prompt\":\"a red fox\","
+                    + "\"rows\":1,\"cols\":2,\"steps\":2,\"width\":64,\"height\":64,\"seed\":7}");
+            assertEquals(202, accepted.statusCode(), accepted.body());
+            JsonNode state = awaitCompleted("web-http");
+            assertEquals(2, state.path("done").asInt(), state.toString());
+            List<String> types = new java.util.ArrayList<>();
+            long deadline = System.nanoTime() + WAIT.toNanos();
+            while (!types.contains("completed") && System.nanoTime() < deadline) {
+                String next = sse.poll(1, TimeUnit.SECONDS);
+                if (next != null && next.startsWith("data:")) {
+                    JsonNode e = Json.newMapper().readTree(next.substring(5));
+                    if (e.path("batchId").asText().equals("web-http")) {
+                        types.add(e.path("type").asText());
+                    }
+                }
+            }
+            assertEquals("accepted", types.get(0), types.toString());
+            assertTrue(types.contains("progress") && types.contains("completed"), types.toString());
+        } finally {
+            stream.cancel(true);
+        }
 
         HttpResponse<byte[]> image = getBytes("batches/web-http/images/1.png");
         assertEquals(200, image.statusCode());
@@ -235,6 +267,27 @@ class WebPageTest {
     private HttpResponse<String> post(String path, String json) throws Exception {
         return http.send(HttpRequest.newBuilder(web.resolve(path)).header("Content-Type", "application/json")
                 .POST(HttpRequest.BodyPublishers.ofString(json)).build(), HttpResponse.BodyHandlers.ofString());
+    }
+
+    /** Hands each line of a streamed response to a queue. */
+    private record LineCollector(BlockingQueue<String> lines) implements java.util.concurrent.Flow.Subscriber<String> {
+        @Override
+        public void onSubscribe(java.util.concurrent.Flow.Subscription s) {
+            s.request(Long.MAX_VALUE);
+        }
+
+        @Override
+        public void onNext(String line) {
+            lines.add(line);
+        }
+
+        @Override
+        public void onError(Throwable t) {
+        }
+
+        @Override
+        public void onComplete() {
+        }
     }
 
     /** Writes to two streams: the console, and the copy the secret-key check reads. */

@@ -16,8 +16,8 @@ import java.util.Map;
 
 /**
  * What moves: {@code GET /events}, every batch event from now on as server-sent events (the
- * events topic's JSON, one {@code data:} line each; a {@code ping} every 15 s keeps proxies from
- * closing the stream), and {@code GET /workers}, the workers seen recently.
+ * events topic's JSON, one {@code data:} line each, named {@code batch}; first a {@code hello} once
+ * the stream follows the topic, then a {@code ping} every 15 s, which keeps proxies from closing it), and {@code GET /workers}, the workers seen recently.
  */
 @Controller
 @Requires(property = "latentfarm.coordinator.enabled", notEquals = "false")
@@ -36,6 +36,7 @@ class LiveController {
         Flux<Event<String>> events = Flux.create(sink -> {
             Runnable unsubscribe = feed.subscribe(e -> sink.next(Event.of(Json.toJson(e)).name("batch")));
             sink.onDispose(unsubscribe::run);
+            sink.next(Event.of("{}").name("hello")); // following from here on: a client may act now
         }, FluxSink.OverflowStrategy.LATEST);
         Flux<Event<String>> pings = Flux.interval(Duration.ofSeconds(15)).map(i -> Event.of("{}").name("ping"));
         return Flux.merge(events.onBackpressureBuffer(BUFFER), pings);
