@@ -77,6 +77,9 @@ class WebPageTest {
         } finally {
             System.setErr(stderr);
         }
+        if (stack == null) {
+            return; // start() failed and says why
+        }
         String logs = LOGS.toString(StandardCharsets.UTF_8);
         assertTrue(logs.contains("rendered batch="), "no per-job log line in:\n" + logs);
         assertFalse(logs.contains(stack.s3().secretKey()), "the S3 secret key is in the logs:\n" + logs);
@@ -165,6 +168,17 @@ class WebPageTest {
     }
 
     @Test
+    void cancelThroughTheApi() throws Exception {
+        assertEquals(202, post("batches", "{\"batchId\":\"web-cancel\",\"prompt\":\"slow\",\"count\":8,"
+                + "\"steps\":150,\"width\":64,\"height\":64}").statusCode());
+        awaitStatus("web-cancel", "running");
+        assertEquals(202, post("batches/web-cancel/cancel", "").statusCode());
+        JsonNode state = awaitStatus("web-cancel", "cancelled");
+        assertEquals("cancelled from the web page", state.path("reason").asText(), state.toString());
+        assertEquals(400, post("batches/not%20an%20id/cancel", "").statusCode());
+    }
+
+    @Test
     void submitWatchAndOpenABatchInChromium() throws Exception {
         assumeTrue(Files.isExecutable(CHROMIUM) && Files.isExecutable(CHROMEDRIVER),
                 "no Chromium here: apt-get install chromium chromium-driver");
@@ -236,17 +250,23 @@ class WebPageTest {
     }
 
     private JsonNode awaitCompleted(String id) throws Exception {
+        return awaitStatus(id, "completed");
+    }
+
+    /** Polls {@code GET /batches/{id}} until the batch has {@code status}; fails if it ends otherwise. */
+    private JsonNode awaitStatus(String id, String status) throws Exception {
         long deadline = System.nanoTime() + WAIT.toNanos();
         while (true) {
             HttpResponse<String> r = get("batches/" + id);
             if (r.statusCode() == 200) {
                 JsonNode state = Json.newMapper().readTree(r.body());
-                if (!state.path("status").asText().equals("running")) {
-                    assertEquals("completed", state.path("status").asText(), r.body());
+                String now = state.path("status").asText();
+                if (now.equals(status)) {
                     return state;
                 }
+                assertEquals("running", now, "batch " + id + " ended otherwise: " + r.body());
             }
-            assertTrue(System.nanoTime() < deadline, "batch " + id + " not completed in time: " + r.body());
+            assertTrue(System.nanoTime() < deadline, "batch " + id + " not " + status + " in time: " + r.body());
             Thread.sleep(100);
         }
     }
