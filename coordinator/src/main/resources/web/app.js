@@ -6,7 +6,7 @@ const PAGE = 48;
 const FIELDS = ['prompts', 'negativePrompt', 'rows', 'cols', 'count', 'steps', 'guidance', 'width', 'height',
   'scheduler', 'seed', 'seedMode'];
 const $ = (sel, root = document) => root.querySelector(sel);
-const state = { batches: new Map(), batchId: null, offset: 0, batch: null };
+const state = { batches: new Map(), batchId: null, offset: 0 };
 
 function el(tag, attrs = {}, ...children) {
   const e = document.createElement(tag);
@@ -33,9 +33,14 @@ function age(ms) {
   return Math.round(s / 86400) + ' d ago';
 }
 
-function debounce(fn, ms) {
-  let t = null;
-  return (...a) => { clearTimeout(t); t = setTimeout(() => fn(...a), ms); };
+// Runs fn at most once per ms, and once more after the last call (a steady stream of events never starves it).
+function throttle(fn, ms) {
+  let last = 0;
+  let timer = null;
+  return () => {
+    if (timer) return;
+    timer = setTimeout(() => { timer = null; last = Date.now(); fn(); }, Math.max(0, last + ms - Date.now()));
+  };
 }
 
 function progressCell(done, total) {
@@ -52,7 +57,7 @@ async function loadBatches() {
   renderBatches();
   fillSchedulers(data.limits.schedulers);
 }
-const reloadBatches = debounce(() => loadBatches().catch(console.error), 250);
+const reloadBatches = throttle(() => loadBatches().catch(console.error), 250);
 
 function renderBatches() {
   const body = $('#batches tbody');
@@ -164,39 +169,37 @@ async function loadWorkers() {
   }
   $('#workers-empty').hidden = data.workers.length > 0;
 }
-const reloadWorkers = debounce(() => loadWorkers().catch(console.error), 500);
+const reloadWorkers = throttle(() => loadWorkers().catch(console.error), 500);
 
 // ------------------------------------------------------------------ one batch
 
 async function loadBatch() {
   const id = state.batchId;
-  const b = await getJson('batches/' + encodeURIComponent(id));
   const page = await getJson('batches/' + encodeURIComponent(id) + '/images?offset=' + state.offset + '&limit=' + PAGE);
   if (id !== state.batchId) return;
-  state.batch = b;
-  const r = b.request;
+  const b = page.batch;
   $('#batch-title').replaceChildren('Batch ' + b.batchId + ' ', el('span', { class: 'badge ' + b.status, text: b.status }));
   $('#batch-summary').replaceChildren(
-    el('div', {}, el('b', { text: r.prompts.join(' | ') })),
-    el('div', { text: (r.negativePrompt ? 'negative: ' + r.negativePrompt + ' \u00b7 ' : '') + r.width + '\u00d7' + r.height
-      + ' \u00b7 ' + r.steps + ' steps \u00b7 guidance ' + r.guidance + ' \u00b7 ' + r.scheduler + ' \u00b7 seed ' + r.seed
-      + ' (' + r.seedMode + ') \u00b7 accepted ' + age(b.acceptedAt) + (b.reason ? ' \u00b7 ' + b.reason : '') }));
+    el('div', {}, el('b', { text: b.prompts.join(' | ') })),
+    el('div', { text: (b.negativePrompt ? 'negative: ' + b.negativePrompt + ' \u00b7 ' : '') + b.width + '\u00d7' + b.height
+      + ' \u00b7 ' + b.steps + ' steps \u00b7 guidance ' + b.guidance + ' \u00b7 ' + b.scheduler + ' \u00b7 seed ' + b.seed
+      + ' (' + b.seedMode + ') \u00b7 accepted ' + age(b.acceptedAt) + (b.reason ? ' \u00b7 ' + b.reason : '') }));
   $('#batch-progress').max = b.total;
   $('#batch-progress').value = b.done;
   $('#batch-progress-text').textContent = b.done + '/' + b.total;
   const base = 'batches/' + encodeURIComponent(id);
   const links = [el('a', { href: base + '/all.zip', id: 'zip-link', text: 'download all (zip)' })];
-  if (b.manifestKey) links.push(el('a', { href: base + '/manifest.json', target: '_blank', id: 'manifest-link', text: 'manifest.json' }));
+  if (b.hasManifest) links.push(el('a', { href: base + '/manifest.json', target: '_blank', id: 'manifest-link', text: 'manifest.json' }));
   links.push(el('a', { href: base, target: '_blank', text: 'state (JSON)' }));
   $('#batch-links').replaceChildren(...links);
-  $('#grid-panel').hidden = !b.gridKey;
-  if (b.gridKey && !$('#grid img')) {
+  $('#grid-panel').hidden = !b.hasGrid;
+  if (b.hasGrid && !$('#grid img')) {
     $('#grid').replaceChildren(el('a', { href: base + '/grid.png', target: '_blank' },
       el('img', { src: base + '/grid.png', alt: 'grid of batch ' + id })));
   }
   renderThumbs(base, page);
 }
-const reloadBatch = debounce(() => loadBatch().catch(console.error), 250);
+const reloadBatch = throttle(() => loadBatch().catch(console.error), 250);
 
 function renderThumbs(base, page) {
   const thumbs = $('#thumbs');

@@ -10,6 +10,7 @@ import org.junit.jupiter.api.io.TempDir;
 import org.openqa.selenium.By;
 import org.openqa.selenium.JavascriptExecutor;
 import org.openqa.selenium.OutputType;
+import org.openqa.selenium.StaleElementReferenceException;
 import org.openqa.selenium.TakesScreenshot;
 import org.openqa.selenium.WebDriver;
 import org.openqa.selenium.WebElement;
@@ -193,6 +194,7 @@ class WebPageTest {
         WebDriver driver = new ChromeDriver(service, options);
         try {
             WebDriverWait wait = new WebDriverWait(driver, WAIT);
+            wait.ignoring(StaleElementReferenceException.class); // the page redraws rows as events come
             driver.get(web.toString());
             wait.until(d -> !d.findElements(By.cssSelector("#live.on")).isEmpty()); // the event stream is open
 

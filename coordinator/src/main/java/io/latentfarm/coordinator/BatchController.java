@@ -30,7 +30,8 @@ import java.util.Map;
  * <ul>
  *   <li>{@code GET /batches/{id}}: the batch's state as JSON (status, done/total, per-image results, keys);</li>
  *   <li>{@code GET /batches?limit=N}: the most recent batches, summarized;</li>
- *   <li>{@code GET /batches/{id}/images?offset=&limit=}: a page of its images with their parameters;</li>
+ *   <li>{@code GET /batches/{id}/images?offset=&limit=}: a page of its images with their parameters,
+ *       and the batch's summary (what the web page's batch view reads, however many images it has);</li>
  *   <li>{@code POST /batches}: a request, the same JSON the requests topic takes, checked with the
  *       coordinator's limits first (400 with the violations, each naming its field) and then sent
  *       to the requests topic (202 with the batch id);</li>
@@ -79,6 +80,7 @@ class BatchController {
             }
             Map<String, Object> body = new LinkedHashMap<>();
             body.put("batchId", state.batchId());
+            body.put("batch", summary(state));
             body.put("total", state.total());
             body.put("offset", from);
             body.put("images", page);
@@ -165,6 +167,7 @@ class BatchController {
         m.put("completedAt", s.completedAt());
         m.put("reason", s.reason());
         m.put("hasGrid", s.gridKey() != null);
+        m.put("hasManifest", s.manifestKey() != null);
         m.put("warnings", s.warnings());
         return m;
     }
