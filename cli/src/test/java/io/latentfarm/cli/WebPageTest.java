@@ -151,6 +151,19 @@ class WebPageTest {
         assertEquals(1, page.path("images").path(0).path("sliceIndex").asInt(), page.toString());
         assertEquals(LocalStack.WORKER_ID, page.path("images").path(0).path("workerId").asText(), page.toString());
 
+        // The workers view, from the workers' step progress and results.
+        JsonNode worker = null;
+        for (long deadline = System.nanoTime() + WAIT.toNanos(); System.nanoTime() < deadline; Thread.sleep(100)) {
+            worker = Json.newMapper().readTree(get("workers").body()).path("workers").path(0);
+            if (worker.path("done").asInt() >= 2) {
+                break;
+            }
+        }
+        assertEquals(LocalStack.WORKER_ID, worker.path("id").asText(), String.valueOf(worker));
+        assertTrue(worker.path("device").asText().startsWith("cpu"), String.valueOf(worker));
+        assertEquals("tiny-sd-v1", worker.path("model").asText(), String.valueOf(worker));
+        assertTrue(worker.path("done").asInt() >= 2, String.valueOf(worker));
+
         String metrics = get("prometheus").body();
         for (String line : List.of("latentfarm_batches_total{status=\"completed\"}", "latentfarm_batches_running ",
                 "latentfarm_jobs_retried_total ", "latentfarm_jobs_lag ", "latentfarm_images_rendered_total ",
