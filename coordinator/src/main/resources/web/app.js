@@ -213,7 +213,8 @@ function renderThumbs(base, page) {
     thumbs.append(el('div', { class: 'thumb', 'data-index': String(im.index) }, picture,
       el('div', { class: 'meta' },
         el('div', {}, el('b', { text: '#' + im.index }), ' ' + im.prompt),
-        el('div', { text: 'seed ' + im.seed + ' \u00b7 slice ' + im.sliceIndex + '/' + im.batchSize }),
+        el('div', { text: 'seed ' + im.seed + ' \u00b7 slice ' + im.sliceIndex + '/' + im.batchSize
+          + ' \u00b7 ' + page.batch.steps + ' steps \u00b7 ' + page.batch.scheduler }),
         im.workerId ? el('div', { text: im.workerId + (t ? ' \u00b7 ' + (t.totalMs / 1000).toFixed(1) + ' s' : '')
           + (im.attempt > 1 ? ' \u00b7 attempt ' + im.attempt : '') }) : null,
         ...(im.warnings || []).map(w => el('div', { class: 'warn', text: '\u26a0 ' + w })))));
