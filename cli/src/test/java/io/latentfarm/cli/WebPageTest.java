@@ -57,14 +57,17 @@ class WebPageTest {
     static Path dir;
     static LocalStack stack;
     static URI web;
+    static PrintStream stdout;
     static PrintStream stderr;
     static final ByteArrayOutputStream LOGS = new ByteArrayOutputStream();
     final HttpClient http = HttpClient.newHttpClient();
 
     @BeforeAll
     static void start() {
-        // slf4j-simple writes to whatever System.err is at the time of each line.
+        // Loggers write to whatever System.err (or System.out) is at the time of each line.
+        stdout = System.out;
         stderr = System.err;
+        System.setOut(new PrintStream(new TeeStream(stdout, LOGS), true, StandardCharsets.UTF_8));
         System.setErr(new PrintStream(new TeeStream(stderr, LOGS), true, StandardCharsets.UTF_8));
         stack = new LocalStack(dir.resolve("data"), CliTestSupport.tinyModel(), null, 0);
         stack.awaitModel(WAIT);
@@ -76,6 +79,7 @@ class WebPageTest {
         try {
             if (stack != null) stack.close();
         } finally {
+            System.setOut(stdout);
             System.setErr(stderr);
         }
         if (stack == null) {
