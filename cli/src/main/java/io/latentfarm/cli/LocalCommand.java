@@ -9,15 +9,10 @@ import io.latentfarm.common.message.RenderRequest;
 import io.latentfarm.common.storage.ObjectKeys;
 import io.latentfarm.common.storage.ObjectStore;
 import io.latentfarm.coordinator.BatchClient;
-import io.latentfarm.coordinator.Coordinator;
-import io.latentfarm.coordinator.CoordinatorSettings;
 import io.latentfarm.embedded.EmbeddedKafka;
 import io.latentfarm.embedded.EmbeddedS3;
-import io.latentfarm.worker.pipeline.PipelineOptions;
 import io.latentfarm.worker.pipeline.RandomModel;
-import io.latentfarm.worker.service.JobWorker;
-import io.latentfarm.worker.service.PipelineRenderer;
-import io.latentfarm.worker.service.WorkerSettings;
+import io.latentfarm.worker.service.ImageRenderer;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
@@ -39,9 +34,10 @@ import java.util.concurrent.CountDownLatch;
 import java.util.stream.Stream;
 
 /**
- * {@code latentfarm local}: the whole system in this process: a real Kafka broker and S3 server
- * (embedded, data under one folder), a coordinator and a worker; submits one batch over Kafka like
- * any client, waits for it, copies its images, grid and manifest to {@code --out}, and stops.
+ * {@code latentfarm local}: the whole system in this process ({@link LocalStack}: a real Kafka broker
+ * and S3 server, the coordinator with its web page, and a worker); submits one batch over Kafka like
+ * any client, waits for it, copies its images, grid and manifest to {@code --out}, and stops, or
+ * with {@code --serve} keeps running and prints the addresses.
  */
 @Command(name = "local", mixinStandardHelpOptions = true,
         description = "Run broker, S3 server, coordinator and worker in this process, render one batch, write it to --out.")
@@ -71,6 +67,10 @@ final class LocalCommand implements Callable<Integer> {
     @Option(names = "--serve", description = "After the batch, keep everything running until interrupted and print how to reach it.")
     boolean serve;
 
+    @Option(names = "--port", defaultValue = "0", paramLabel = "PORT",
+            description = "The web page's port on 127.0.0.1 (default: any free port).")
+    int port;
+
     @Option(names = "--timeout", defaultValue = "PT2H", description = "Longest wait for the batch, ISO-8601 (default ${DEFAULT-VALUE}).")
     Duration timeout;
 
@@ -94,12 +94,6 @@ final class LocalCommand implements Callable<Integer> {
         Deque<AutoCloseable> running = new ArrayDeque<>();
         long t0 = System.nanoTime();
         try {
-            stdout.println("starting a Kafka broker and an S3 server (data in " + dataDir + ") ...");
-            stdout.flush();
-            EmbeddedKafka kafka = push(running, EmbeddedKafka.start(dataDir.resolve("kafka")));
-            EmbeddedS3 s3 = push(running, EmbeddedS3.start(dataDir.resolve("s3")));
-            ObjectStore store = push(running, ObjectStore.open(s3.objectStoreConfig()));
-
             Path modelDir;
             if (TINY.equals(model)) {
                 modelDir = dataDir.resolve("model-tiny");
@@ -113,14 +107,15 @@ final class LocalCommand implements Callable<Integer> {
                 }
                 stdout.println("model: " + modelDir);
             }
+            stdout.println("starting a Kafka broker, an S3 server, the coordinator and a worker (data in " + dataDir
+                    + ") ...");
             stdout.flush();
-            PipelineRenderer renderer = push(running, PipelineRenderer.load(modelDir, PipelineOptions.auto(variant), null));
-
+            LocalStack stack = push(running, new LocalStack(dataDir, modelDir, variant, port));
+            EmbeddedKafka kafka = stack.kafka();
+            EmbeddedS3 s3 = stack.s3();
+            ObjectStore store = stack.store();
+            ImageRenderer renderer = stack.awaitModel(timeout);
             Topics topics = Topics.defaults();
-            push(running, new Coordinator(CoordinatorSettings.defaults(kafka.bootstrapServers())
-                    .withTransactionalId("latentfarm-local-coordinator"), store).start());
-            push(running, new JobWorker(WorkerSettings.defaults(kafka.bootstrapServers()).withWorkerId("local-worker"),
-                    renderer, store).start());
             stdout.println("ready in " + seconds(System.nanoTime() - t0) + " (broker, S3 server, coordinator, worker on "
                     + renderer.device() + ")");
             stdout.flush();
@@ -150,7 +145,7 @@ final class LocalCommand implements Callable<Integer> {
             }
             stdout.flush();
             if (serve) {
-                serve(stdout, kafka, s3, topics);
+                serve(stdout, stack, topics);
             }
             return code;
         } finally {
@@ -169,9 +164,13 @@ final class LocalCommand implements Callable<Integer> {
         }
     }
 
-    private void serve(PrintWriter out, EmbeddedKafka kafka, EmbeddedS3 s3, Topics topics) {
+    private void serve(PrintWriter out, LocalStack stack, Topics topics) {
+        EmbeddedKafka kafka = stack.kafka();
+        EmbeddedS3 s3 = stack.s3();
         out.println();
         out.println("serving until interrupted (Ctrl-C):");
+        out.println("  web:             " + stack.web());
+        out.println("  metrics:         " + stack.web().resolve("/prometheus"));
         out.println("  Kafka bootstrap: " + kafka.bootstrapServers());
         out.println("  topics:          " + String.join(", ", topics.all()));
         out.println("  S3 endpoint:     " + s3.endpoint() + " (path-style, region us-east-1)");

@@ -74,17 +74,10 @@ public final class BatchClient implements AutoCloseable {
         return cancel;
     }
 
-    /** Sends raw bytes to the requests topic (any JSON, valid or not), keyed by {@code key}. */
+    /** Sends raw bytes to the requests topic (any JSON, valid or not), keyed by {@code key}. Thread-safe. */
     public void send(String key, byte[] value) {
-        if (producer == null) {
-            Map<String, Object> c = new HashMap<>(kafka);
-            c.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
-            c.put(ProducerConfig.ACKS_CONFIG, "all");
-            c.put(ProducerConfig.MAX_BLOCK_MS_CONFIG, 30_000);
-            producer = new KafkaProducer<>(c, new StringSerializer(), new ByteArraySerializer());
-        }
         try {
-            producer.send(new ProducerRecord<>(topics.requests(), key, value)).get(60, TimeUnit.SECONDS);
+            producer().send(new ProducerRecord<>(topics.requests(), key, value)).get(60, TimeUnit.SECONDS);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new IllegalStateException("interrupted while sending the request", e);
@@ -93,6 +86,18 @@ public final class BatchClient implements AutoCloseable {
             throw new IllegalStateException("cannot send the request to " + topics.requests() + " on " + bootstrap
                     + ": " + cause.getMessage(), e);
         }
+    }
+
+    // Made on first use; the web page's requests may come from several threads at once.
+    private synchronized KafkaProducer<String, byte[]> producer() {
+        if (producer == null) {
+            Map<String, Object> c = new HashMap<>(kafka);
+            c.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
+            c.put(ProducerConfig.ACKS_CONFIG, "all");
+            c.put(ProducerConfig.MAX_BLOCK_MS_CONFIG, 30_000);
+            producer = new KafkaProducer<>(c, new StringSerializer(), new ByteArraySerializer());
+        }
+        return producer;
     }
 
     /**
@@ -104,7 +109,7 @@ public final class BatchClient implements AutoCloseable {
     }
 
     @Override
-    public void close() {
+    public synchronized void close() {
         if (producer != null) {
             producer.close(Duration.ofSeconds(5));
         }

@@ -243,6 +243,11 @@ public final class Coordinator implements AutoCloseable {
         return Optional.ofNullable(batches.get(batchId));
     }
 
+    /** Every batch this coordinator owns (of its partitions), in no particular order. */
+    public List<BatchState> batches() {
+        return List.copyOf(batches.values());
+    }
+
     /** Batches this coordinator owns that are still running. */
     public long runningBatches() {
         return batches.values().stream().filter(BatchState::isRunning).count();

@@ -3,6 +3,7 @@ package io.latentfarm.coordinator;
 import io.latentfarm.common.message.RecordLimits;
 import io.latentfarm.common.storage.ObjectStore;
 import io.latentfarm.common.validation.Limits;
+import io.micrometer.core.instrument.MeterRegistry;
 import io.micronaut.context.annotation.Bean;
 import io.micronaut.context.annotation.Context;
 import io.micronaut.context.annotation.Factory;
@@ -63,5 +64,30 @@ class CoordinatorBeans {
                 ServiceConfig.keys(keyPrefix), groupId, transactionalId, partitions, jobPartitions, createTopics,
                 maxAttempts, reissueAfter, limits, null, new RecordLimits(maxInputBytes, maxRecordBytes, excerptBytes));
         return new Coordinator(settings, store).start();
+    }
+
+    /** The coordinator's metrics; the jobs lag is measured for the workers' consumer group. */
+    @Context
+    @Bean(preDestroy = "close")
+    JobsLag coordinatorMetrics(Coordinator coordinator, MeterRegistry registry,
+                               @Value("${latentfarm.worker.group-id:latentfarm-workers}") String workersGroup) {
+        JobsLag lag = new JobsLag(coordinator.settings(), workersGroup.isBlank() ? "latentfarm-workers" : workersGroup,
+                Duration.ofSeconds(10));
+        CoordinatorMetrics.register(registry, coordinator, lag);
+        return lag;
+    }
+
+    /** Sends what the web page submits and cancels to the requests topic, as any client does. */
+    @Singleton
+    @Bean(preDestroy = "close")
+    BatchClient webBatchClient(Coordinator coordinator) {
+        CoordinatorSettings s = coordinator.settings();
+        return new BatchClient(s.bootstrap(), s.topics(), s.kafka());
+    }
+
+    @Context
+    @Bean(preDestroy = "close")
+    EventFeed eventFeed(Coordinator coordinator) {
+        return new EventFeed(coordinator.settings()).start();
     }
 }

@@ -36,6 +36,18 @@ public record Manifest(String batchId, String model, String scheduler, String ac
                         String scheduler, String workerId, int attempt, RenderResult.Timings timings, List<String> warnings) {
     }
 
+    /** Image {@code i} of the batch: how it is made, and who made it once it is in (null worker before). */
+    static Image image(BatchState state, int i) {
+        BatchState.Image image = state.images().get(i);
+        String key = image != null ? image.objectKey() : null;
+        RenderJob job = RenderJob.forImage(state.request(), i, key != null ? key : "(not rendered yet)");
+        return image == null
+                ? new Image(i, key, job.prompt(), job.generatorSeed(), job.batchSize(), job.sliceIndex(),
+                state.request().scheduler(), null, state.attempts().get(i), null, null)
+                : new Image(i, key, job.prompt(), job.generatorSeed(), job.batchSize(), job.sliceIndex(),
+                image.scheduler(), image.workerId(), image.attempt(), image.timings(), image.warnings());
+    }
+
     static Manifest of(BatchState state) {
         RenderRequest request = state.request();
         List<Image> images = new ArrayList<>();
@@ -44,9 +56,7 @@ public record Manifest(String batchId, String model, String scheduler, String ac
         long renderMs = 0;
         for (int i = 0; i < state.total(); i++) {
             BatchState.Image image = state.images().get(i);
-            RenderJob job = RenderJob.forImage(request, i, image.objectKey());
-            images.add(new Image(i, image.objectKey(), job.prompt(), job.generatorSeed(), job.batchSize(),
-                    job.sliceIndex(), image.scheduler(), image.workerId(), image.attempt(), image.timings(), image.warnings()));
+            images.add(image(state, i));
             if (image.model() != null) {
                 models.add(image.model());
             }

@@ -76,6 +76,57 @@ class CoordinatorServiceTest {
             JsonNode c = Json.newMapper().readTree(cancelled.body());
             assertEquals("cancelled", c.path("status").asText(), cancelled.body());
             assertEquals("not needed", c.path("reason").asText(), cancelled.body());
+
+            String metrics = get(base.resolve("/prometheus")).body();
+            for (String line : new String[]{"latentfarm_batches_total{status=\"completed\"} 1.0",
+                    "latentfarm_batches_total{status=\"cancelled\"} 1.0", "latentfarm_batches_running 0.0",
+                    "latentfarm_jobs_retried_total 0.0", "latentfarm_jobs_lag ", "jvm_threads_live_threads"}) {
+                assertTrue(metrics.contains(line), line + " missing from /prometheus:\n" + metrics);
+            }
+            HttpResponse<String> page = get(base);
+            assertEquals(200, page.statusCode());
+            assertTrue(page.headers().firstValue("content-type").orElse("").startsWith("text/html"));
+            assertTrue(page.body().contains("assets/app.js"), page.body());
+            assertEquals(200, get(base.resolve("/assets/app.js")).statusCode());
+            assertEquals(404, get(base.resolve("/assets/index.html")).statusCode());
+        }
+    }
+
+    /** With latentfarm.http.token set, everything but /health wants it: as a bearer token, or the page's cookie. */
+    @Test
+    void aTokenProtectsEveryRouteButHealth() throws Exception {
+        String prefix = "tok.";
+        Map<String, Object> props = Map.of(
+                "micronaut.server.port", -1,
+                "latentfarm.http.token", "s3cret-token",
+                "latentfarm.kafka.bootstrap", Infra.KAFKA.bootstrapServers(),
+                "latentfarm.kafka.topic-prefix", prefix,
+                "latentfarm.s3.endpoint", Infra.S3.endpoint().toString(),
+                "latentfarm.s3.bucket", Infra.S3.bucket(),
+                "latentfarm.s3.access-key", Infra.S3.accessKey(),
+                "latentfarm.s3.secret-key", Infra.S3.secretKey(),
+                "latentfarm.coordinator.group-id", "tok-coordinators",
+                "latentfarm.coordinator.transactional-id", "tok-coordinator");
+        try (EmbeddedServer server = ApplicationContext.run(EmbeddedServer.class, props, "coordinator")) {
+            URI base = server.getURI();
+            assertEquals(200, get(base.resolve("/health")).statusCode());
+            for (String path : new String[]{"/", "/batches/x", "/prometheus", "/workers", "/assets/app.js"}) {
+                assertEquals(401, get(base.resolve(path)).statusCode(), path);
+            }
+            HttpResponse<String> wrong = http.send(HttpRequest.newBuilder(base.resolve("/batches/x"))
+                    .header("Authorization", "Bearer nope").build(), HttpResponse.BodyHandlers.ofString());
+            assertEquals(401, wrong.statusCode());
+            HttpResponse<String> bearer = http.send(HttpRequest.newBuilder(base.resolve("/batches/x"))
+                    .header("Authorization", "Bearer s3cret-token").build(), HttpResponse.BodyHandlers.ofString());
+            assertEquals(404, bearer.statusCode(), bearer.body());
+
+            HttpResponse<String> login = get(base.resolve("/?token=s3cret-token"));
+            assertEquals(303, login.statusCode());
+            String cookie = login.headers().firstValue("set-cookie").orElseThrow().split(";")[0];
+            assertTrue(cookie.startsWith("latentfarm-token="), cookie);
+            HttpResponse<String> page = http.send(HttpRequest.newBuilder(base).header("Cookie", cookie).build(),
+                    HttpResponse.BodyHandlers.ofString());
+            assertEquals(200, page.statusCode());
         }
     }
 

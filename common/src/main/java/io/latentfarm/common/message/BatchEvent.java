@@ -20,7 +20,8 @@ import java.util.stream.Collectors;
  *       them in one line. It refuses a request with this key: the batch's own, or, after the batch
  *       was accepted, a later one (another batch under the same id, a cancel of a batch not running)</li>
  *   <li>{@code progress}: {@code done}/{@code total} images, and the {@code warnings} of the image
- *       just in, if any; for a job's denoising progress instead {@code jobId}, {@code step}/{@code steps}</li>
+ *       just in, if any; for a job's denoising progress instead {@code jobId}, {@code step}/{@code steps}
+ *       and the {@code worker} rendering it (id, model, device)</li>
  *   <li>{@code completed}: {@code bucket}, {@code imageKeys} (in image order), {@code gridKey},
  *       {@code manifestKey}, {@code done}/{@code total}, {@code warnings} (the workers' warnings
  *       about the batch's images, distinct and sorted, e.g. a prompt truncated to 77 CLIP tokens)</li>
@@ -29,7 +30,7 @@ import java.util.stream.Collectors;
  * </ul>
  */
 @JsonPropertyOrder({"schemaVersion", "type", "batchId", "reason", "violations", "warnings", "done", "total",
-        "jobId", "step", "steps", "bucket", "imageKeys", "gridKey", "manifestKey", "request"})
+        "jobId", "step", "steps", "bucket", "imageKeys", "gridKey", "manifestKey", "worker", "request"})
 public record BatchEvent(
         int schemaVersion,
         Type type,
@@ -46,7 +47,12 @@ public record BatchEvent(
         List<String> imageKeys,
         String gridKey,
         String manifestKey,
-        RenderRequest request) implements Message {
+        RenderRequest request,
+        WorkerInfo worker) implements Message {
+
+    /** Who renders a job, in its denoising progress events: what a workers view shows. */
+    public record WorkerInfo(String id, String model, String device) {
+    }
 
     public enum Type {
         @JsonProperty("accepted") ACCEPTED,
@@ -75,7 +81,7 @@ public record BatchEvent(
 
     public static BatchEvent accepted(RenderRequest request, List<String> warnings) {
         return new BatchEvent(SCHEMA_VERSION, Type.ACCEPTED, request.batchId(), null, null, warnings, 0,
-                request.imageCount(), null, null, null, null, null, null, null, request);
+                request.imageCount(), null, null, null, null, null, null, null, request, null);
     }
 
     /** The most violations a {@code rejected} event lists; the rest are counted in one more. */
@@ -94,7 +100,7 @@ public record BatchEvent(
         }
         String reason = violations.stream().map(Violation::toString).collect(Collectors.joining("; "));
         return new BatchEvent(SCHEMA_VERSION, Type.REJECTED, batchId, reason, violations, null, null, null,
-                null, null, null, null, null, null, null, null);
+                null, null, null, null, null, null, null, null, null);
     }
 
     public static BatchEvent progress(String batchId, int done, int total) {
@@ -104,13 +110,20 @@ public record BatchEvent(
     /** An image is in; {@code warnings}: the worker's about it (null or empty: none). */
     public static BatchEvent progress(String batchId, int done, int total, List<String> warnings) {
         return new BatchEvent(SCHEMA_VERSION, Type.PROGRESS, batchId, null, null, noneIfEmpty(warnings), done, total,
-                null, null, null, null, null, null, null, null);
+                null, null, null, null, null, null, null, null, null);
     }
 
     /** Denoising progress of one job: {@code step} of {@code steps} done. */
     public static BatchEvent stepProgress(String batchId, int done, int total, String jobId, int step, int steps) {
         return new BatchEvent(SCHEMA_VERSION, Type.PROGRESS, batchId, null, null, null, done, total,
-                jobId, step, steps, null, null, null, null, null);
+                jobId, step, steps, null, null, null, null, null, null);
+    }
+
+    /** Denoising progress of one job on {@code worker}: {@code step} of {@code steps} done; no {@code done}. */
+    public static BatchEvent jobProgress(String batchId, int total, String jobId, int step, int steps,
+                                         WorkerInfo worker) {
+        return new BatchEvent(SCHEMA_VERSION, Type.PROGRESS, batchId, null, null, null, null, total,
+                jobId, step, steps, null, null, null, null, null, worker);
     }
 
     public static BatchEvent completed(String batchId, String bucket, List<String> imageKeys, String gridKey,
@@ -122,17 +135,17 @@ public record BatchEvent(
     public static BatchEvent completed(String batchId, String bucket, List<String> imageKeys, String gridKey,
                                        String manifestKey, List<String> warnings) {
         return new BatchEvent(SCHEMA_VERSION, Type.COMPLETED, batchId, null, null, noneIfEmpty(warnings),
-                imageKeys.size(), imageKeys.size(), null, null, null, bucket, imageKeys, gridKey, manifestKey, null);
+                imageKeys.size(), imageKeys.size(), null, null, null, bucket, imageKeys, gridKey, manifestKey, null, null);
     }
 
     public static BatchEvent failed(String batchId, String reason) {
         return new BatchEvent(SCHEMA_VERSION, Type.FAILED, batchId, reason, null, null, null, null,
-                null, null, null, null, null, null, null, null);
+                null, null, null, null, null, null, null, null, null);
     }
 
     public static BatchEvent cancelled(String batchId, String reason) {
         return new BatchEvent(SCHEMA_VERSION, Type.CANCELLED, batchId, reason, null, null, null, null,
-                null, null, null, null, null, null, null, null);
+                null, null, null, null, null, null, null, null, null);
     }
 
     private static List<String> noneIfEmpty(List<String> warnings) {

@@ -5,6 +5,7 @@ import io.latentfarm.worker.pipeline.GenerationRequest;
 import io.latentfarm.worker.pipeline.ProgressListener;
 import io.latentfarm.worker.pipeline.RenderedImage;
 
+import java.time.Duration;
 import java.util.List;
 
 /**
@@ -43,6 +44,21 @@ public interface ImageRenderer extends AutoCloseable {
 
     /** Where it computes, in words ("cpu", "gpu(0)"). */
     String device();
+
+    /** Whether the model is ready to render (a renderer that loads in the background is not, at first). */
+    default boolean isLoaded() {
+        return true;
+    }
+
+    /**
+     * Waits up to {@code timeout} for the model to be ready.
+     *
+     * @return true once it is, false if it is still loading
+     * @throws IllegalStateException if loading failed: it never will be
+     */
+    default boolean awaitLoaded(Duration timeout) {
+        return true;
+    }
 
     @Override
     default void close() {

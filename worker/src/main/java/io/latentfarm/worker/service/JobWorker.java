@@ -8,7 +8,6 @@ import io.latentfarm.common.image.RgbImage;
 import io.latentfarm.common.message.BatchEvent;
 import io.latentfarm.common.message.DeadLetters;
 import io.latentfarm.common.message.Json;
-import io.latentfarm.common.message.Message;
 import io.latentfarm.common.message.MessageDecodeException;
 import io.latentfarm.common.message.RenderJob;
 import io.latentfarm.common.message.RenderResult;
@@ -119,6 +118,7 @@ public final class JobWorker implements AutoCloseable {
     private final AtomicLong skipped = new AtomicLong();
     private final Set<TopicPartition> assigned = new HashSet<>();
     private volatile boolean running;
+    private volatile JobObserver observer = JobObserver.NONE;
     private boolean started;
     private volatile Throwable crash;
 
@@ -180,7 +180,13 @@ public final class JobWorker implements AutoCloseable {
         return c;
     }
 
-    /** Joins the group and starts taking jobs. */
+    /** Tells {@code o} about every job from now on (metrics); call before {@link #start()}. */
+    public JobWorker observedBy(JobObserver o) {
+        observer = Objects.requireNonNull(o, "observer");
+        return this;
+    }
+
+    /** Joins the group and starts taking jobs, once the renderer's model is loaded. */
     public synchronized JobWorker start() {
         if (started) {
             throw new IllegalStateException("already started");
@@ -193,7 +199,7 @@ public final class JobWorker implements AutoCloseable {
     }
 
     public WorkerStatus status() {
-        return new WorkerStatus(settings.workerId(), true, renderer.modelId(), renderer.device(),
+        return new WorkerStatus(settings.workerId(), renderer.isLoaded(), renderer.modelId(), renderer.device(),
                 running, currentJob.get(), rendered.get(), failed.get(), skipped.get());
     }
 
@@ -210,6 +216,12 @@ public final class JobWorker implements AutoCloseable {
 
     private void run() {
         try {
+            // Join the group only with a model to render with; a failed load ends the worker here.
+            while (!renderer.awaitLoaded(IDLE_POLL)) {
+                if (stopping.get()) {
+                    return;
+                }
+            }
             cancelsDeadline = System.nanoTime() + CANCELS_LOAD_WAIT.toNanos();
             consumer.subscribe(List.of(topics.jobs()), new Rebalance());
             while (!stopping.get() || inFlight != null) {
@@ -546,7 +558,11 @@ public final class JobWorker implements AutoCloseable {
                     Json.toBytes(RenderResult.rendered(job, settings.workerId(), model, timings, warnings(job))
                             .withScheduler(scheduler))));
             this.rendered.incrementAndGet();
-            LOG.info("worker {}: rendered {} in {} ms", settings.workerId(), job.jobId(), ms(uploaded - start));
+            observer.rendered(job, timings);
+            // One line per job, in key=value form a log search can take apart.
+            LOG.info("rendered batch={} image={} worker={} attempt={} denoiseMs={} decodeMs={} uploadMs={} totalMs={}",
+                    job.batchId(), job.index(), settings.workerId(), job.attempt(), timings.denoiseMs(),
+                    timings.decodeMs(), timings.uploadMs(), timings.totalMs());
         }
     }
 
@@ -576,6 +592,8 @@ public final class JobWorker implements AutoCloseable {
     private ProgressListener progress(List<RenderJob> jobs, long[] lastStep) {
         long intervalNanos = settings.progressInterval().toNanos();
         long[] lastSent = {Long.MIN_VALUE};
+        long[] previousStep = {Long.MIN_VALUE};
+        BatchEvent.WorkerInfo self = new BatchEvent.WorkerInfo(settings.workerId(), renderer.modelId(), renderer.device());
         return (step, total) -> {
             if (abandon.get()) {
                 throw new Abandoned();
@@ -585,14 +603,16 @@ public final class JobWorker implements AutoCloseable {
             }
             long now = System.nanoTime();
             lastStep[0] = now;
+            if (previousStep[0] != Long.MIN_VALUE) {
+                observer.step(now - previousStep[0]);
+            }
+            previousStep[0] = now;
             if (step < total && lastSent[0] != Long.MIN_VALUE && now - lastSent[0] < intervalNanos) {
                 return;
             }
             lastSent[0] = now;
             for (RenderJob job : jobs) {
-                BatchEvent event = new BatchEvent(Message.SCHEMA_VERSION, BatchEvent.Type.PROGRESS, job.batchId(),
-                        null, null, null, null, job.total(), job.jobId(), step, total,
-                        null, null, null, null, null);
+                BatchEvent event = BatchEvent.jobProgress(job.batchId(), job.total(), job.jobId(), step, total, self);
                 // Progress is best effort: never wait for it, never fail the job over it.
                 try {
                     producer.send(new ProducerRecord<>(topics.events(), job.batchId(), Json.toBytes(event)));
@@ -613,6 +633,9 @@ public final class JobWorker implements AutoCloseable {
         send(new ProducerRecord<>(topics.results(), job.batchId(),
                 Json.toBytes(permanent ? failure.asPermanent() : failure)));
         failed.incrementAndGet();
+        observer.failed(job, reason);
+        LOG.info("failed batch={} image={} worker={} attempt={} reason={}", job.batchId(), job.index(),
+                settings.workerId(), job.attempt(), reason);
     }
 
     /** Sends and waits for the broker's acknowledgement; failures propagate (the job is retried). */

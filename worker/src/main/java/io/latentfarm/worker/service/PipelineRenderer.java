@@ -21,7 +21,7 @@ public final class PipelineRenderer implements ImageRenderer {
 
     public PipelineRenderer(StableDiffusionPipeline pipeline, String modelId) {
         this.pipeline = Objects.requireNonNull(pipeline, "pipeline");
-        this.modelId = modelId != null && !modelId.isBlank() ? modelId : folderName(pipeline.folder().dir());
+        this.modelId = modelId(pipeline.folder().dir(), modelId);
     }
 
     /**
@@ -73,7 +73,17 @@ public final class PipelineRenderer implements ImageRenderer {
 
     @Override
     public String device() {
-        return pipeline.options().device().toString() + " " + pipeline.options().dtype().toString().toLowerCase();
+        return device(pipeline.options());
+    }
+
+    /** Where a pipeline with these options computes, in words ("cpu() float32"). */
+    public static String device(PipelineOptions options) {
+        return options.device().toString() + " " + options.dtype().toString().toLowerCase(java.util.Locale.ROOT);
+    }
+
+    /** The label {@link #load} gives a folder's model when no id is given. */
+    public static String modelId(Path modelDir, String modelId) {
+        return modelId != null && !modelId.isBlank() ? modelId : folderName(modelDir);
     }
 
     public StableDiffusionPipeline pipeline() {

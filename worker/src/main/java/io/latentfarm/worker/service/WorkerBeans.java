@@ -7,6 +7,7 @@ import io.latentfarm.common.validation.Limits;
 import io.latentfarm.common.storage.ObjectStore;
 import io.latentfarm.common.storage.ObjectStoreConfig;
 import io.latentfarm.worker.pipeline.PipelineOptions;
+import io.micrometer.core.instrument.MeterRegistry;
 import io.micronaut.context.annotation.Bean;
 import io.micronaut.context.annotation.Context;
 import io.micronaut.context.annotation.Factory;
@@ -39,19 +40,29 @@ class WorkerBeans {
                 bucket, blank(accessKey) ? null : accessKey, blank(secretKey) ? null : secretKey, pathStyle));
     }
 
-    /** The model, loaded once at startup; a test or another deployment may replace this bean. */
+    /**
+     * The model, loaded once, in the background: health reports it loading, and the job consumer
+     * starts taking jobs when it is ready. A test or another deployment may replace this bean.
+     */
     @Singleton
     @Bean(preDestroy = "close")
     ImageRenderer renderer(@Value("${latentfarm.worker.model}") String model,
                            @Nullable @Value("${latentfarm.worker.model-id:}") String modelId,
                            @Nullable @Value("${latentfarm.worker.variant:}") String variant) {
-        return PipelineRenderer.load(Path.of(model), PipelineOptions.auto(blank(variant) ? null : variant),
-                blank(modelId) ? null : modelId);
+        PipelineOptions options = PipelineOptions.auto(blank(variant) ? null : variant);
+        String id = blank(modelId) ? null : modelId;
+        return ModelLoad.start(PipelineRenderer.modelId(Path.of(model), id), PipelineRenderer.device(options),
+                () -> PipelineRenderer.load(Path.of(model), options, id));
+    }
+
+    @Singleton
+    WorkerMetrics workerMetrics(MeterRegistry registry, ImageRenderer renderer) {
+        return new WorkerMetrics(registry, renderer);
     }
 
     @Context
     @Bean(preDestroy = "close")
-    JobWorker jobWorker(@Named("worker") ObjectStore store, ImageRenderer renderer,
+    JobWorker jobWorker(@Named("worker") ObjectStore store, ImageRenderer renderer, WorkerMetrics metrics,
                         @Value("${latentfarm.kafka.bootstrap}") String bootstrap,
                         @Nullable @Value("${latentfarm.kafka.topic-prefix:latentfarm.}") String topicPrefix,
                         @Nullable @Value("${latentfarm.worker.group-id:}") String groupId,
@@ -76,7 +87,7 @@ class WorkerBeans {
                 progressInterval, shutdownGrace, retryBackoff, null,
                 new ObjectKeys(blank(keyPrefix) ? "" : keyPrefix.trim()), limits,
                 new RecordLimits(maxInputBytes, maxRecordBytes, excerptBytes), groupInstanceId, sessionTimeout);
-        return new JobWorker(settings, renderer, store).start();
+        return new JobWorker(settings, renderer, store).observedBy(metrics).start();
     }
 
     private static boolean blank(String s) {

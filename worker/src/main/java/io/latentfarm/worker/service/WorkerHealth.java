@@ -8,7 +8,11 @@ import jakarta.inject.Singleton;
 import java.util.LinkedHashMap;
 import java.util.Map;
 
-/** Up while the model is loaded and the job consumer runs; says which model, on which device, doing what. */
+/**
+ * Up while the model is loaded and the job consumer runs; says which model, on which device, doing
+ * what. Down while the model loads (a Kubernetes startup probe waits for it) and for good after a
+ * failed load (the reason is in {@code failure}).
+ */
 @Singleton
 @Requires(property = "latentfarm.worker.enabled", notEquals = "false")
 class WorkerHealth extends AbstractHealthIndicator<Map<String, Object>> {
@@ -25,6 +29,7 @@ class WorkerHealth extends AbstractHealthIndicator<Map<String, Object>> {
         Map<String, Object> details = new LinkedHashMap<>();
         details.put("workerId", s.workerId());
         details.put("modelLoaded", s.modelLoaded());
+        details.put("modelState", s.modelLoaded() ? "loaded" : worker.crash() != null ? "failed" : "loading");
         details.put("model", s.model());
         details.put("device", s.device());
         details.put("running", s.running());

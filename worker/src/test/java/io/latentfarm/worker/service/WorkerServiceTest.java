@@ -6,44 +6,118 @@ import io.latentfarm.embedded.EmbeddedKafka;
 import io.latentfarm.embedded.EmbeddedS3;
 import io.micronaut.context.ApplicationContext;
 import io.micronaut.runtime.server.EmbeddedServer;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
+import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.Map;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-/** The Micronaut worker service: loads the model from configuration and reports it in /health. */
+/**
+ * The Micronaut worker service: loads the model from configuration in the background, and says in
+ * /health whether it is loaded (DOWN until then, and for good after a failed load), which model, where.
+ */
 class WorkerServiceTest {
     @TempDir
-    Path dir;
+    static Path dir;
+    static EmbeddedKafka kafka;
+    static EmbeddedS3 s3;
+    private final HttpClient http = HttpClient.newHttpClient();
+
+    @BeforeAll
+    static void start() {
+        kafka = EmbeddedKafka.start(dir.resolve("kafka"));
+        s3 = EmbeddedS3.start(dir.resolve("s3"));
+    }
+
+    @AfterAll
+    static void stop() {
+        if (s3 != null) s3.close();
+        if (kafka != null) kafka.close();
+    }
+
+    private EmbeddedServer worker(Path model, String id) {
+        return ApplicationContext.run(EmbeddedServer.class, Map.of(
+                "micronaut.server.port", -1,
+                "latentfarm.kafka.bootstrap", kafka.bootstrapServers(),
+                "latentfarm.s3.endpoint", s3.endpoint().toString(),
+                "latentfarm.s3.access-key", s3.accessKey(),
+                "latentfarm.s3.secret-key", s3.secretKey(),
+                "latentfarm.worker.model", model.toString(),
+                "latentfarm.worker.worker-id", id), "worker");
+    }
 
     @Test
     void healthSaysTheModelIsLoadedAndWhere() throws Exception {
         Path model = Path.of(System.getProperty("latentfarm.fixtures", "../fixtures"), "tiny-sd-v1");
-        try (EmbeddedKafka kafka = EmbeddedKafka.start(dir.resolve("kafka"));
-             EmbeddedS3 s3 = EmbeddedS3.start(dir.resolve("s3"));
-             EmbeddedServer server = ApplicationContext.run(EmbeddedServer.class, Map.of(
-                     "micronaut.server.port", -1,
-                     "latentfarm.kafka.bootstrap", kafka.bootstrapServers(),
-                     "latentfarm.s3.endpoint", s3.endpoint().toString(),
-                     "latentfarm.s3.access-key", s3.accessKey(),
-                     "latentfarm.s3.secret-key", s3.secretKey(),
-                     "latentfarm.worker.model", model.toString(),
-                     "latentfarm.worker.worker-id", "svc-worker"), "worker")) {
-            HttpResponse<String> health = HttpClient.newHttpClient().send(
-                    HttpRequest.newBuilder(server.getURI().resolve("/health")).build(), HttpResponse.BodyHandlers.ofString());
-            assertEquals(200, health.statusCode(), health.body());
-            JsonNode worker = Json.newMapper().readTree(health.body()).path("details").path("worker").path("details");
-            assertTrue(worker.path("modelLoaded").asBoolean(), health.body());
-            assertEquals("tiny-sd-v1", worker.path("model").asText(), health.body());
-            assertTrue(worker.path("device").asText().startsWith("cpu"), health.body());
-            assertEquals("svc-worker", worker.path("workerId").asText(), health.body());
+        try (EmbeddedServer server = worker(model, "svc-worker")) {
+            JsonNode health = awaitHealth(server.getURI(), "UP");
+            JsonNode worker = health.path("details").path("worker").path("details");
+            assertTrue(worker.path("modelLoaded").asBoolean(), health.toString());
+            assertEquals("loaded", worker.path("modelState").asText(), health.toString());
+            assertEquals("tiny-sd-v1", worker.path("model").asText(), health.toString());
+            assertTrue(worker.path("device").asText().startsWith("cpu"), health.toString());
+            assertEquals("svc-worker", worker.path("workerId").asText(), health.toString());
+
+            String metrics = get(server.getURI().resolve("/prometheus")).body();
+            for (String name : new String[]{"latentfarm_images_rendered_total", "latentfarm_images_failed_total",
+                    "latentfarm_render_seconds_bucket{phase=", "latentfarm_unet_step_seconds_count",
+                    "latentfarm_model_load_seconds ", "jvm_memory_used_bytes", "process_cpu_usage"}) {
+                assertTrue(metrics.contains(name), name + " missing from /prometheus:\n" + metrics);
+            }
+            assertTrue(metrics.contains("phase=\"denoise\"") && metrics.contains("phase=\"upload\""), metrics);
         }
+    }
+
+    @Test
+    void healthIsDownAfterAFailedLoadAndSaysWhy() throws Exception {
+        Path missing = dir.resolve("no-such-model");
+        try (EmbeddedServer server = worker(missing, "svc-broken")) {
+            JsonNode health = awaitHealth(server.getURI(), "DOWN");
+            JsonNode worker = health.path("details").path("worker").path("details");
+            // DOWN while loading too; wait for the load to have failed.
+            long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+            while (!worker.path("modelState").asText().equals("failed") && System.nanoTime() < deadline) {
+                Thread.sleep(100);
+                health = awaitHealth(server.getURI(), "DOWN");
+                worker = health.path("details").path("worker").path("details");
+            }
+            assertEquals("failed", worker.path("modelState").asText(), health.toString());
+            assertFalse(worker.path("modelLoaded").asBoolean(), health.toString());
+            assertFalse(worker.path("running").asBoolean(), health.toString());
+            assertTrue(worker.path("failure").asText().contains("no-such-model"), health.toString());
+            assertEquals("no-such-model", worker.path("model").asText(), health.toString());
+        }
+    }
+
+    /** Polls /health until its status is {@code status}; a worker is DOWN (503) while its model loads. */
+    private JsonNode awaitHealth(URI base, String status) throws Exception {
+        long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+        while (true) {
+            HttpResponse<String> r = get(base.resolve("/health"));
+            JsonNode h = Json.newMapper().readTree(r.body());
+            if (h.path("status").asText().equals(status)) {
+                assertEquals(status.equals("UP") ? 200 : 503, r.statusCode(), r.body());
+                return h;
+            }
+            if (System.nanoTime() > deadline) {
+                throw new AssertionError("health never " + status + ": " + r.body());
+            }
+            Thread.sleep(100);
+        }
+    }
+
+    private HttpResponse<String> get(URI uri) throws Exception {
+        return http.send(HttpRequest.newBuilder(uri).build(), HttpResponse.BodyHandlers.ofString());
     }
 }

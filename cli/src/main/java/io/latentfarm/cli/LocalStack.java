@@ -1,0 +1,112 @@
+package io.latentfarm.cli;
+
+import io.latentfarm.common.storage.ObjectStore;
+import io.latentfarm.embedded.EmbeddedKafka;
+import io.latentfarm.embedded.EmbeddedS3;
+import io.latentfarm.worker.service.ImageRenderer;
+import io.micronaut.context.ApplicationContext;
+import io.micronaut.runtime.server.EmbeddedServer;
+
+import java.net.URI;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayDeque;
+import java.util.Deque;
+import java.util.HashMap;
+import java.util.Map;
+
+/**
+ * What {@code latentfarm local} runs in one process: a real Kafka broker and S3 server (embedded,
+ * data under one folder) and one Micronaut application with both services, the coordinator (with
+ * its web page, {@code /health} and {@code /prometheus}) and a worker, configured exactly as the
+ * separate services are, only with the embedded addresses.
+ */
+final class LocalStack implements AutoCloseable {
+    static final String WORKER_ID = "local-worker";
+
+    private final Deque<AutoCloseable> running = new ArrayDeque<>();
+    private final EmbeddedKafka kafka;
+    private final EmbeddedS3 s3;
+    private final ObjectStore store;
+    private final EmbeddedServer server;
+
+    /**
+     * @param port    the web page's port on 127.0.0.1; 0: any free one
+     * @param variant weights variant, or null
+     */
+    LocalStack(Path dataDir, Path modelDir, String variant, int port) {
+        try {
+            kafka = push(EmbeddedKafka.start(dataDir.resolve("kafka")));
+            s3 = push(EmbeddedS3.start(dataDir.resolve("s3")));
+            store = push(ObjectStore.open(s3.objectStoreConfig()));
+            Map<String, Object> props = new HashMap<>();
+            props.put("micronaut.server.host", "127.0.0.1");
+            props.put("micronaut.server.port", port == 0 ? -1 : port);
+            props.put("latentfarm.kafka.bootstrap", kafka.bootstrapServers());
+            props.put("latentfarm.s3.endpoint", s3.endpoint().toString());
+            props.put("latentfarm.s3.bucket", s3.bucket());
+            props.put("latentfarm.s3.access-key", s3.accessKey());
+            props.put("latentfarm.s3.secret-key", s3.secretKey());
+            props.put("latentfarm.coordinator.transactional-id", "latentfarm-local-coordinator");
+            props.put("latentfarm.worker.model", modelDir.toString());
+            props.put("latentfarm.worker.worker-id", WORKER_ID);
+            props.put("latentfarm.worker.variant", variant == null ? "" : variant);
+            server = ApplicationContext.run(EmbeddedServer.class, props, "coordinator", "worker");
+            running.push(() -> server.getApplicationContext().close());
+        } catch (RuntimeException | Error e) {
+            close();
+            throw e;
+        }
+    }
+
+    private <T extends AutoCloseable> T push(T resource) {
+        running.push(resource);
+        return resource;
+    }
+
+    /** Waits until the worker's model is loaded (or its load failed: then throws why). */
+    ImageRenderer awaitModel(Duration timeout) {
+        ImageRenderer renderer = server.getApplicationContext().getBean(ImageRenderer.class);
+        long deadline = System.nanoTime() + timeout.toNanos();
+        while (!renderer.awaitLoaded(Duration.ofMillis(200))) {
+            if (System.nanoTime() > deadline) {
+                throw new IllegalStateException("the model did not load within " + timeout);
+            }
+        }
+        return renderer;
+    }
+
+    EmbeddedKafka kafka() {
+        return kafka;
+    }
+
+    EmbeddedS3 s3() {
+        return s3;
+    }
+
+    ObjectStore store() {
+        return store;
+    }
+
+    /** The web page, e.g. {@code http://127.0.0.1:8080/}. */
+    URI web() {
+        return URI.create("http://127.0.0.1:" + server.getPort() + "/");
+    }
+
+    @Override
+    public void close() {
+        RuntimeException first = null;
+        while (!running.isEmpty()) {
+            try {
+                running.pop().close();
+            } catch (Exception e) {
+                if (first == null) {
+                    first = new IllegalStateException("while stopping: " + e.getMessage(), e);
+                }
+            }
+        }
+        if (first != null) {
+            throw first;
+        }
+    }
+}
