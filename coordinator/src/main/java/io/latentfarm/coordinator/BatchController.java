@@ -142,7 +142,7 @@ class BatchController {
     private Map<String, Object> limits() {
         var l = validator.limits();
         return Map.of("maxImages", l.maxImages(), "maxSteps", l.maxSteps(), "maxWidth", l.maxWidth(),
-                "maxHeight", l.maxHeight(), "minSize", l.minSize(), "schedulers", io.latentfarm.common.Schedulers.NAMES);
+                "maxHeight", l.maxHeight(), "minSize", l.minSize(), "schedulers", io.latentfarm.common.SchedulerRegistry.names());
     }
 
     private static Map<String, Object> summary(BatchState s) {
@@ -158,7 +158,8 @@ class BatchController {
         m.put("height", r.height());
         m.put("steps", r.steps());
         m.put("guidance", r.guidance());
-        m.put("scheduler", r.scheduler());
+        // no scheduler in the request: each worker uses its model's own
+        m.put("scheduler", r.scheduler() != null ? r.scheduler() : "model default");
         m.put("seed", r.seed());
         m.put("seedMode", r.seedMode());
         m.put("rows", r.gridRows());
