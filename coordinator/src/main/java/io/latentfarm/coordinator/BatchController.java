@@ -13,7 +13,7 @@ import java.util.Map;
 
 /** {@code GET /batches/{id}}: the batch's state as JSON (status, done/total, per-image results, keys). */
 @Controller("/batches")
-@Requires(property = "latentfarm.coordinator.enabled", notEquals = "false")
+@Requires(env = CoordinatorApplication.ROLE)
 class BatchController {
     private final Coordinator coordinator;
 

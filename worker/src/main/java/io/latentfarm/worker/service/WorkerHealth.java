@@ -10,7 +10,7 @@ import java.util.Map;
 
 /** Up while the model is loaded and the job consumer runs; says which model, on which device, doing what. */
 @Singleton
-@Requires(property = "latentfarm.worker.enabled", notEquals = "false")
+@Requires(env = WorkerApplication.ROLE)
 class WorkerHealth extends AbstractHealthIndicator<Map<String, Object>> {
     private final JobWorker worker;
 
