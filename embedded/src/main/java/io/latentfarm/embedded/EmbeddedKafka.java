@@ -250,8 +250,14 @@ public final class EmbeddedKafka implements AutoCloseable {
      * @param readCommitted read only committed transactional writes (what a careful consumer sees)
      */
     public List<ConsumerRecord<String, byte[]>> readAll(String topic, boolean readCommitted) {
+        return readAll(bootstrapServers, topic, readCommitted);
+    }
+
+    /** {@link #readAll(String, boolean)} from any broker (one in another process, say). */
+    public static List<ConsumerRecord<String, byte[]>> readAll(String bootstrapServers, String topic,
+                                                                boolean readCommitted) {
         try (KafkaConsumer<String, byte[]> c = new KafkaConsumer<>(Map.of(
-                ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers(),
+                ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers,
                 ConsumerConfig.ISOLATION_LEVEL_CONFIG, readCommitted ? "read_committed" : "read_uncommitted"),
                 new StringDeserializer(), new ByteArrayDeserializer())) {
             List<TopicPartition> tps = c.partitionsFor(topic).stream()
