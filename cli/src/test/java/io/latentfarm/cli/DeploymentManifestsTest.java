@@ -21,6 +21,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
+import java.util.TreeMap;
 import java.util.TreeSet;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -133,58 +134,17 @@ class DeploymentManifestsTest {
     @Test
     @SuppressWarnings("unchecked")
     void composeSetsWhatTheServicesReadAndStartsInOrder() throws Exception {
-        Map<String, Object> compose = load(ROOT.resolve("docker/compose.yaml")).get(0);
-        Map<String, Object> services = (Map<String, Object>) compose.get("services");
-        Set<String> latentfarmServices = new HashSet<>();
-        services.forEach((name, value) -> {
-            Map<String, Object> service = (Map<String, Object>) value;
-            String image = String.valueOf(service.get("image"));
-            Map<String, Object> deps = (Map<String, Object>) service.getOrDefault("depends_on", Map.of());
-            deps.forEach((dep, cond) -> {
-                assertTrue(services.containsKey(dep), name + " depends on unknown " + dep);
-                assertEquals("service_healthy", ((Map<String, Object>) cond).get("condition"), name + " -> " + dep);
-                assertNotNull(((Map<String, Object>) services.get(dep)).get("healthcheck"), dep + " has no healthcheck");
-            });
-            assertNotNull(service.get("healthcheck"), name + " has no healthcheck");
-            if (!image.startsWith("latentfarm")) {
-                return;
-            }
-            latentfarmServices.add(name);
-            Role role = Role.of((List<?>) service.get("command"));
-            Map<String, String> env = strings((Map<String, Object>) service.get("environment"));
-            try {
-                Set<String> read = readBy(role);
-                for (String var : env.keySet()) {
-                    assertTrue(read.contains(var), name + " sets " + var + ", which the " + role.name
-                            + " does not read; it reads " + read);
-                }
-            } catch (Exception e) {
-                throw new AssertionError(e);
-            }
-            assertEquals(List.of("CMD", "latentfarm-healthcheck"),
-                    ((Map<String, Object>) service.get("healthcheck")).get("test"), name);
-            for (Object mapping : (List<Object>) service.getOrDefault("ports", List.of())) {
-                String[] parts = String.valueOf(mapping).split(":");
-                assertEquals(port(role, env), Integer.parseInt(parts[parts.length - 1]), name + " publishes " + mapping);
-            }
-            if (role == Role.COORDINATOR) {
-                assertFalse(env.getOrDefault("LATENTFARM_COORDINATOR_TRANSACTIONAL_ID", "").isBlank(),
-                        name + ": a coordinator needs a stable transactional id");
-                assertFalse(service.containsKey("scale") || service.containsKey("deploy")
-                        && ((Map<String, Object>) service.get("deploy")).containsKey("replicas"),
-                        name + ": one coordinator per transactional id");
-            } else {
-                assertTrue(env.keySet().stream().noneMatch(k -> k.contains("TRANSACTIONAL")),
-                        name + ": workers have no transactional id: " + env.keySet());
+        Map<String, Object> services = composeServices("docker/compose.yaml");
+        Map<String, Role> roles = checkCompose(services);
+        assertEquals(Map.of("coordinator", Role.COORDINATOR, "worker", Role.WORKER, "worker-gpu", Role.WORKER), roles);
+        for (String name : roles.keySet()) {
+            Map<String, Object> service = (Map<String, Object>) services.get(name);
+            if (roles.get(name) == Role.WORKER) {
+                Map<String, String> env = strings((Map<String, Object>) service.get("environment"));
                 assertTrue(String.valueOf(service.get("volumes")).contains(":" + env.get("LATENTFARM_WORKER_MODEL") + ":ro"),
                         name + " mounts its model read-only at LATENTFARM_WORKER_MODEL");
-                Duration grace = Duration.parse("PT" + env.get("LATENTFARM_WORKER_SHUTDOWN_GRACE").toUpperCase(Locale.ROOT));
-                Duration stop = Duration.parse("PT" + String.valueOf(service.get("stop_grace_period")).toUpperCase(Locale.ROOT));
-                assertTrue(stop.compareTo(grace) > 0, name + ": stop_grace_period " + stop + " <= shutdown grace " + grace);
             }
-        });
-        assertEquals(Set.of("coordinator", "worker", "worker-gpu"), latentfarmServices);
-
+        }
         Map<String, Object> kafka = (Map<String, Object>) services.get("kafka");
         String logDirs = String.valueOf(((Map<String, Object>) kafka.get("environment")).get("KAFKA_LOG_DIRS"));
         assertTrue(String.valueOf(kafka.get("volumes")).contains(":" + logDirs),
@@ -192,6 +152,110 @@ class DeploymentManifestsTest {
         Map<String, Object> gpu = (Map<String, Object>) services.get("worker-gpu");
         assertEquals(List.of("gpu"), gpu.get("profiles"));
         assertTrue(String.valueOf(path(gpu, "deploy", "resources", "reservations", "devices")).contains("capabilities=[gpu]"));
+    }
+
+    /**
+     * The stack without a registry: the same services and settings as compose.yaml, on host networking
+     * with a port each, the broker and S3 server where the services look for them.
+     */
+    @Test
+    @SuppressWarnings("unchecked")
+    void localComposeDiffersOnlyInImagesAndNetworking() throws Exception {
+        Map<String, Object> services = composeServices("docker/compose.local.yaml");
+        Map<String, Role> roles = checkCompose(services);
+        assertEquals(Map.of("coordinator", Role.COORDINATOR, "worker-1", Role.WORKER, "worker-2", Role.WORKER), roles);
+        Set<String> ports = new HashSet<>();
+        services.forEach((name, value) -> {
+            Map<String, Object> service = (Map<String, Object>) value;
+            assertEquals("host", service.get("network_mode"), name + " on host networking");
+            assertFalse(service.containsKey("ports"), name + ": nothing to publish on host networking");
+            if (roles.containsKey(name)) {
+                String port = strings((Map<String, Object>) service.get("environment")).get("LATENTFARM_HTTP_PORT");
+                assertNotNull(port, name + " needs a port of its own on host networking");
+                assertTrue(ports.add(port), name + " shares port " + port);
+            }
+        });
+        Map<String, Object> registryStack = composeServices("docker/compose.yaml");
+        for (String name : roles.keySet()) {
+            Map<String, String> env = strings((Map<String, Object>) ((Map<String, Object>) services.get(name)).get("environment"));
+            String twin = roles.get(name) == Role.COORDINATOR ? "coordinator" : "worker";
+            Map<String, String> twinEnv = strings((Map<String, Object>) ((Map<String, Object>) registryStack.get(twin)).get("environment"));
+            // The same settings, but for the HTTP port: on host networking each service needs its own.
+            Set<String> keys = new TreeSet<>(env.keySet());
+            Set<String> twinKeys = new TreeSet<>(twinEnv.keySet());
+            keys.remove("LATENTFARM_HTTP_PORT");
+            twinKeys.remove("LATENTFARM_HTTP_PORT");
+            assertEquals(twinKeys, keys, name + " is set up like compose.yaml's " + twin);
+            assertTrue(String.valueOf(((Map<String, Object>) services.get(name)).get("command")).contains(roles.get(name).name));
+            assertEquals("127.0.0.1:" + commandPort(services, "broker"), env.get("LATENTFARM_KAFKA_BOOTSTRAP"), name);
+            assertEquals("http://127.0.0.1:" + commandPort(services, "s3"), env.get("LATENTFARM_S3_ENDPOINT"), name);
+        }
+    }
+
+    /** Checks every service of a compose file; returns the latentfarm role services by name. */
+    @SuppressWarnings("unchecked")
+    private static Map<String, Role> checkCompose(Map<String, Object> services) throws Exception {
+        Map<String, Role> roles = new TreeMap<>();
+        for (Map.Entry<String, Object> entry : services.entrySet()) {
+            String name = entry.getKey();
+            Map<String, Object> service = (Map<String, Object>) entry.getValue();
+            Map<String, Object> deps = (Map<String, Object>) service.getOrDefault("depends_on", Map.of());
+            deps.forEach((dep, cond) -> {
+                assertTrue(services.containsKey(dep), name + " depends on unknown " + dep);
+                Object condition = ((Map<String, Object>) cond).get("condition");
+                if ("service_completed_successfully".equals(condition)) {
+                    assertFalse(((Map<String, Object>) services.get(dep)).containsKey("restart"), dep + " runs once");
+                } else {
+                    assertEquals("service_healthy", condition, name + " -> " + dep);
+                    assertNotNull(((Map<String, Object>) services.get(dep)).get("healthcheck"), dep + " has no healthcheck");
+                }
+            });
+            List<?> command = (List<?>) service.get("command");
+            boolean roleService = String.valueOf(service.get("image")).startsWith("latentfarm") && command != null
+                    && List.of("coordinator", "worker").contains(String.valueOf(command.get(0)));
+            if (!roleService) {
+                continue;
+            }
+            Role role = Role.of(command);
+            roles.put(name, role);
+            Map<String, String> env = strings((Map<String, Object>) service.get("environment"));
+            Set<String> read = readBy(role);
+            for (String var : env.keySet()) {
+                assertTrue(read.contains(var), name + " sets " + var + ", which the " + role.name
+                        + " does not read; it reads " + read);
+            }
+            assertEquals(List.of("CMD", "latentfarm-healthcheck"), path(service, "healthcheck", "test"), name);
+            for (Object mapping : (List<Object>) service.getOrDefault("ports", List.of())) {
+                String[] parts = String.valueOf(mapping).split(":");
+                assertEquals(port(role, env), Integer.parseInt(parts[parts.length - 1]), name + " publishes " + mapping);
+            }
+            if (role == Role.COORDINATOR) {
+                assertFalse(env.getOrDefault("LATENTFARM_COORDINATOR_TRANSACTIONAL_ID", "").isBlank(),
+                        name + ": a coordinator needs a stable transactional id");
+                assertFalse(service.containsKey("scale") || path(service, "deploy", "replicas") != null,
+                        name + ": one coordinator per transactional id");
+            } else {
+                assertTrue(env.keySet().stream().noneMatch(k -> k.contains("TRANSACTIONAL")),
+                        name + ": workers have no transactional id: " + env.keySet());
+                assertTrue(String.valueOf(service.get("volumes")).contains(":ro"), name + " mounts its model read-only");
+                Duration grace = Duration.parse("PT" + env.get("LATENTFARM_WORKER_SHUTDOWN_GRACE").toUpperCase(Locale.ROOT));
+                Duration stop = Duration.parse("PT" + String.valueOf(service.get("stop_grace_period")).toUpperCase(Locale.ROOT));
+                assertTrue(stop.compareTo(grace) > 0, name + ": stop_grace_period " + stop + " <= shutdown grace " + grace);
+            }
+        }
+        return roles;
+    }
+
+    @SuppressWarnings("unchecked")
+    private static Map<String, Object> composeServices(String file) throws IOException {
+        return (Map<String, Object>) load(ROOT.resolve(file)).get(0).get("services");
+    }
+
+    /** The {@code --port} a service's command gives. */
+    @SuppressWarnings("unchecked")
+    private static String commandPort(Map<String, Object> services, String name) {
+        List<Object> command = (List<Object>) ((Map<String, Object>) services.get(name)).get("command");
+        return String.valueOf(command.get(command.indexOf("--port") + 1));
     }
 
     // ---- Kubernetes ----
