@@ -180,11 +180,12 @@ class DeploymentManifestsTest {
             Map<String, String> env = strings((Map<String, Object>) ((Map<String, Object>) services.get(name)).get("environment"));
             String twin = roles.get(name) == Role.COORDINATOR ? "coordinator" : "worker";
             Map<String, String> twinEnv = strings((Map<String, Object>) ((Map<String, Object>) registryStack.get(twin)).get("environment"));
-            // The same settings, but for the HTTP port: on host networking each service needs its own.
+            // The same settings, but for the HTTP port and the worker's name: on host networking each
+            // service needs a port of its own, and all share the host's name.
             Set<String> keys = new TreeSet<>(env.keySet());
             Set<String> twinKeys = new TreeSet<>(twinEnv.keySet());
-            keys.remove("LATENTFARM_HTTP_PORT");
-            twinKeys.remove("LATENTFARM_HTTP_PORT");
+            keys.removeAll(Set.of("LATENTFARM_HTTP_PORT", "LATENTFARM_WORKER_WORKER_ID"));
+            twinKeys.removeAll(Set.of("LATENTFARM_HTTP_PORT", "LATENTFARM_WORKER_WORKER_ID"));
             assertEquals(twinKeys, keys, name + " is set up like compose.yaml's " + twin);
             assertTrue(String.valueOf(((Map<String, Object>) services.get(name)).get("command")).contains(roles.get(name).name));
             assertEquals("127.0.0.1:" + commandPort(services, "broker"), env.get("LATENTFARM_KAFKA_BOOTSTRAP"), name);
