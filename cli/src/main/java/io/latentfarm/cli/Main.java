@@ -1,5 +1,7 @@
 package io.latentfarm.cli;
 
+import io.latentfarm.service.CoordinatorCommand;
+import io.latentfarm.service.WorkerCommand;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
@@ -18,6 +20,10 @@ import picocli.CommandLine.Command;
                 CancelCommand.class,
                 FetchCommand.class,
                 LocalCommand.class,
+                CoordinatorCommand.class,
+                WorkerCommand.class,
+                BrokerCommand.class,
+                S3Command.class,
         })
 public final class Main implements Runnable {
 

@@ -40,7 +40,7 @@ import java.util.Map;
  */
 @Controller("/batches")
 @ExecuteOn(TaskExecutors.BLOCKING)
-@Requires(property = "latentfarm.coordinator.enabled", notEquals = "false")
+@Requires(env = CoordinatorApplication.ROLE)
 class BatchController {
     static final int MAX_LIST = 500;
     static final int MAX_PAGE = 500;

@@ -31,7 +31,7 @@ import java.util.zip.ZipOutputStream;
  */
 @Controller("/batches")
 @ExecuteOn(TaskExecutors.BLOCKING)
-@Requires(property = "latentfarm.coordinator.enabled", notEquals = "false")
+@Requires(env = CoordinatorApplication.ROLE)
 class BatchFilesController {
     private static final Logger LOG = LoggerFactory.getLogger(BatchFilesController.class);
     private static final MediaType PNG = MediaType.IMAGE_PNG_TYPE;

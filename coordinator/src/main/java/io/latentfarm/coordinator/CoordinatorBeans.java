@@ -17,7 +17,7 @@ import java.time.Duration;
 
 /** Builds the plain coordinator classes from configuration; nothing here but wiring. */
 @Factory
-@Requires(property = "latentfarm.coordinator.enabled", notEquals = "false")
+@Requires(env = CoordinatorApplication.ROLE)
 class CoordinatorBeans {
 
     @Singleton

@@ -10,7 +10,7 @@ import java.util.Map;
 
 /** Up while the coordinator's loop runs; says which partitions it owns and how many batches run. */
 @Singleton
-@Requires(property = "latentfarm.coordinator.enabled", notEquals = "false")
+@Requires(env = CoordinatorApplication.ROLE)
 class CoordinatorHealth extends AbstractHealthIndicator<Map<String, Object>> {
     private final Coordinator coordinator;
 

@@ -20,7 +20,7 @@ import java.util.Map;
  * the stream follows the topic, then a {@code ping} every 15 s, which keeps proxies from closing it), and {@code GET /workers}, the workers seen recently.
  */
 @Controller
-@Requires(property = "latentfarm.coordinator.enabled", notEquals = "false")
+@Requires(env = CoordinatorApplication.ROLE)
 class LiveController {
     /** Events a slow browser may fall behind by before it misses some (it then reloads what it shows). */
     private static final int BUFFER = 1000;

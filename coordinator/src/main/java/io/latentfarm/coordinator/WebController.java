@@ -18,7 +18,7 @@ import java.util.Map;
  * server-sent events.
  */
 @Controller
-@Requires(property = "latentfarm.coordinator.enabled", notEquals = "false")
+@Requires(env = CoordinatorApplication.ROLE)
 class WebController {
     private static final Map<String, MediaType> ASSETS = Map.of(
             "app.js", MediaType.of("text/javascript;charset=utf-8"),

@@ -73,6 +73,18 @@ public final class EmbeddedKafka implements AutoCloseable {
      * example {@code num.partitions}). Listener and quorum settings are ours to choose.
      */
     public static EmbeddedKafka start(Path dataDir, Map<String, String> overrides) {
+        return start(dataDir, 0, overrides);
+    }
+
+    /**
+     * Starts a broker whose clients connect to {@code 127.0.0.1:port} ({@code 0}: a free port), so a
+     * restarted broker keeps its address ({@code latentfarm broker --port}). The controller's port is
+     * always a free one: only this process connects to it.
+     */
+    public static EmbeddedKafka start(Path dataDir, int port, Map<String, String> overrides) {
+        if (port < 0 || port > 65535) {
+            throw new IllegalArgumentException("port: " + port + " is not in 0..65535");
+        }
         QuietLogging.forKafka();
         Path dir = dataDir.toAbsolutePath();
         try {
@@ -82,19 +94,19 @@ public final class EmbeddedKafka implements AutoCloseable {
         }
         FolderLock lock = FolderLock.acquire(dir, "Kafka");
         try {
-            return startLocked(dir, overrides, lock);
+            return startLocked(dir, port, overrides, lock);
         } catch (RuntimeException e) {
             lock.close();
             throw e;
         }
     }
 
-    private static EmbeddedKafka startLocked(Path dir, Map<String, String> overrides, FolderLock lock) {
+    private static EmbeddedKafka startLocked(Path dir, int port, Map<String, String> overrides, FolderLock lock) {
         RuntimeException lastFailure = null;
         // The ports are chosen before binding (the quorum voter list names the controller's), so
         // another process can take one in between: try again with fresh ports.
         for (int attempt = 1; attempt <= START_ATTEMPTS; attempt++) {
-            int brokerPort = FreePorts.next();
+            int brokerPort = port == 0 ? FreePorts.next() : port;
             int controllerPort = FreePorts.next();
             Properties props = brokerProperties(dir, brokerPort, controllerPort);
             overrides.forEach(props::setProperty);
@@ -104,7 +116,7 @@ public final class EmbeddedKafka implements AutoCloseable {
                 server.startup();
             } catch (RuntimeException e) {
                 stopQuietly(server);
-                if (!isBindFailure(e)) {
+                if (!isBindFailure(e) || port != 0 && attempt == START_ATTEMPTS) {
                     throw new IllegalStateException("Kafka broker did not start: " + e.getMessage(), e);
                 }
                 lastFailure = e;
@@ -238,8 +250,14 @@ public final class EmbeddedKafka implements AutoCloseable {
      * @param readCommitted read only committed transactional writes (what a careful consumer sees)
      */
     public List<ConsumerRecord<String, byte[]>> readAll(String topic, boolean readCommitted) {
+        return readAll(bootstrapServers, topic, readCommitted);
+    }
+
+    /** {@link #readAll(String, boolean)} from any broker (one in another process, say). */
+    public static List<ConsumerRecord<String, byte[]>> readAll(String bootstrapServers, String topic,
+                                                                boolean readCommitted) {
         try (KafkaConsumer<String, byte[]> c = new KafkaConsumer<>(Map.of(
-                ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers(),
+                ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers,
                 ConsumerConfig.ISOLATION_LEVEL_CONFIG, readCommitted ? "read_committed" : "read_uncommitted"),
                 new StringDeserializer(), new ByteArrayDeserializer())) {
             List<TopicPartition> tps = c.partitionsFor(topic).stream()

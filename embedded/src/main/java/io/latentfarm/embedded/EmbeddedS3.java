@@ -54,6 +54,17 @@ public final class EmbeddedS3 implements AutoCloseable {
     }
 
     public static EmbeddedS3 start(Path dataDir, String bucket, String accessKey, String secretKey) {
+        return start(dataDir, 0, bucket, accessKey, secretKey);
+    }
+
+    /**
+     * Starts a server on {@code http://127.0.0.1:port} ({@code 0}: a free port), so a restarted server
+     * keeps its address ({@code latentfarm s3 --port}).
+     */
+    public static EmbeddedS3 start(Path dataDir, int port, String bucket, String accessKey, String secretKey) {
+        if (port < 0 || port > 65535) {
+            throw new IllegalArgumentException("port: " + port + " is not in 0..65535");
+        }
         Objects.requireNonNull(bucket, "bucket");
         Objects.requireNonNull(accessKey, "accessKey");
         Objects.requireNonNull(secretKey, "secretKey");
@@ -70,7 +81,7 @@ public final class EmbeddedS3 implements AutoCloseable {
         BlobStore store = new FilesystemNio2BlobStore(root.toString());
         S3Proxy proxy = S3Proxy.builder()
                 .blobStore(store)
-                .endpoint(URI.create("http://127.0.0.1:0")) // port 0: Jetty binds a free port, no race
+                .endpoint(URI.create("http://127.0.0.1:" + port)) // port 0: Jetty binds a free port, no race
                 .awsAuthentication(AuthenticationType.AWS_V2_OR_V4, accessKey, secretKey)
                 .build();
         try {

@@ -23,7 +23,7 @@ import java.time.Duration;
 
 /** Builds the plain worker classes from configuration; nothing here but wiring. */
 @Factory
-@Requires(property = "latentfarm.worker.enabled", notEquals = "false")
+@Requires(env = WorkerApplication.ROLE)
 class WorkerBeans {
 
     @Singleton
@@ -49,6 +49,10 @@ class WorkerBeans {
     ImageRenderer renderer(@Value("${latentfarm.worker.model}") String model,
                            @Nullable @Value("${latentfarm.worker.model-id:}") String modelId,
                            @Nullable @Value("${latentfarm.worker.variant:}") String variant) {
+        if (blank(model)) {
+            throw new IllegalArgumentException("latentfarm.worker.model: not set; give LATENTFARM_WORKER_MODEL or"
+                    + " --model with a diffusers Stable Diffusion v1 folder");
+        }
         PipelineOptions options = PipelineOptions.auto(blank(variant) ? null : variant);
         String id = blank(modelId) ? null : modelId;
         return ModelLoad.start(PipelineRenderer.modelId(Path.of(model), id), PipelineRenderer.device(options),

@@ -14,7 +14,7 @@ import java.util.Map;
  * failed load (the reason is in {@code failure}).
  */
 @Singleton
-@Requires(property = "latentfarm.worker.enabled", notEquals = "false")
+@Requires(env = WorkerApplication.ROLE)
 class WorkerHealth extends AbstractHealthIndicator<Map<String, Object>> {
     private final JobWorker worker;
 
