@@ -41,6 +41,7 @@ import org.apache.kafka.common.errors.InvalidProducerEpochException;
 import org.apache.kafka.common.errors.OutOfOrderSequenceException;
 import org.apache.kafka.common.errors.ProducerFencedException;
 import org.apache.kafka.common.errors.RecordTooLargeException;
+import org.apache.kafka.common.errors.TransactionAbortedException;
 import org.apache.kafka.common.errors.SerializationException;
 import org.apache.kafka.common.errors.UnknownTopicOrPartitionException;
 import org.apache.kafka.common.errors.UnsupportedVersionException;
@@ -377,7 +378,8 @@ public final class Coordinator implements AutoCloseable {
                     + settings.recordLimits().maxRecordBytes());
         }
         producer.send(record, (metadata, e) -> {
-            if (e != null && sendFailure == null) {
+            // a send that failed because the transaction was aborted is a consequence, not the cause
+            if (e != null && sendFailure == null && !(e instanceof TransactionAbortedException)) {
                 sendFailure = e instanceof RuntimeException r ? r : new KafkaException(e);
             }
         });
@@ -401,6 +403,7 @@ public final class Coordinator implements AutoCloseable {
             } catch (SimulatedCrash | AuthorizationException | UnsupportedVersionException e) {
                 throw e;
             } catch (RuntimeException e) {
+                Throwable root = rootOf(e);
                 abortOrRecreate(e);
                 if (!tiedToInput(e)) {
                     LOG.warn("coordinator: transaction aborted, retrying: {}", Excerpt.cut(e.toString()), e);
@@ -409,9 +412,9 @@ public final class Coordinator implements AutoCloseable {
                     return;
                 }
                 LOG.warn("coordinator: {} fails alone too ({}); dead-lettering it", describe(record),
-                        Excerpt.cut(rootOf(e).toString()));
+                        Excerpt.cut(root.toString()));
                 try {
-                    deadLetterAlone(record, rootOf(e));
+                    deadLetterAlone(record, root);
                 } catch (SimulatedCrash | AuthorizationException | UnsupportedVersionException e2) {
                     throw e2;
                 } catch (RuntimeException e2) {
