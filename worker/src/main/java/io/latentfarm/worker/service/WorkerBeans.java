@@ -3,6 +3,7 @@ package io.latentfarm.worker.service;
 import io.latentfarm.common.Topics;
 import io.latentfarm.common.storage.ObjectStore;
 import io.latentfarm.common.storage.ObjectStoreConfig;
+import io.latentfarm.worker.model.ModelFiles;
 import io.latentfarm.worker.pipeline.PipelineOptions;
 import io.micronaut.context.annotation.Bean;
 import io.micronaut.context.annotation.Context;
@@ -40,9 +41,14 @@ class WorkerBeans {
     @Singleton
     @Bean(preDestroy = "close")
     ImageRenderer renderer(@Value("${latentfarm.worker.model}") String model,
+                           @Nullable @Value("${latentfarm.worker.revision:}") String revision,
+                           @Nullable @Value("${latentfarm.worker.config:}") String config,
+                           @Nullable @Value("${latentfarm.worker.hf-cache:}") String hfCache,
                            @Nullable @Value("${latentfarm.worker.model-id:}") String modelId,
                            @Nullable @Value("${latentfarm.worker.variant:}") String variant) {
-        return PipelineRenderer.load(Path.of(model), PipelineOptions.auto(blank(variant) ? null : variant),
+        ModelFiles files = ModelFiles.resolve(model, blank(revision) ? null : revision,
+                blank(config) ? null : Path.of(config), blank(hfCache) ? null : Path.of(hfCache));
+        return PipelineRenderer.load(files, PipelineOptions.auto(blank(variant) ? null : variant),
                 blank(modelId) ? null : modelId);
     }
 

@@ -19,7 +19,7 @@ class WeightsTest {
     @Test
     void prefixedViewLoadsDiffusersNamesAsFloat32() {
         ModelFolder folder = ModelFolder.open(Reference.tinyModel());
-        List<SafeTensors> files = folder.weights("unet", null);
+        List<TensorFile> files = folder.weights("unet", null);
         try (NDManager m = NDManager.newBaseManager()) {
             Weights unet = new Weights(files, m, DataType.FLOAT32);
             Weights attn = unet.pp("down_blocks").pp(0).pp("attentions").pp(0);
@@ -33,7 +33,7 @@ class WeightsTest {
             String missing = assertThrows(ModelException.class, () -> attn.get("nope.weight")).getMessage();
             assertTrue(missing.contains("down_blocks.0.attentions.0.nope.weight") && missing.contains("missing"), missing);
         } finally {
-            files.forEach(SafeTensors::close);
+            files.forEach(TensorFile::close);
         }
     }
 
