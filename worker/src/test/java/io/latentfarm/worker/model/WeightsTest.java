@@ -26,7 +26,7 @@ class WeightsTest {
             assertEquals("down_blocks.0.attentions.0.", attn.prefix());
             NDArray w = attn.get("proj_in.weight", 32, 32, 1, 1);
             assertEquals(DataType.FLOAT32, w.getDataType());
-            assertArrayEquals(files.get(0).floats("down_blocks.0.attentions.0.proj_in.weight"), w.toFloatArray());
+            assertArrayEquals(((SafeTensors) files.get(0)).floats("down_blocks.0.attentions.0.proj_in.weight"), w.toFloatArray());
 
             String wrong = assertThrows(ModelException.class, () -> attn.get("proj_in.weight", 32, 32)).getMessage();
             assertTrue(wrong.contains("[32, 32, 1, 1]") && wrong.contains("expected [32, 32]"), wrong);

@@ -122,7 +122,7 @@ class VaeTest {
         VaeConfig cfg = VaeConfig.fromJson(folder.config("vae"));
         List<TensorFile> current = folder.weights("vae", null);
         Path legacyFile = dir.resolve("diffusion_pytorch_model.safetensors");
-        int renamed = rewrite(current.get(0), legacyFile, n -> n
+        int renamed = rewrite((SafeTensors) current.get(0), legacyFile, n -> n
                 .replace(".attentions.0.to_q.", ".attentions.0.query.")
                 .replace(".attentions.0.to_k.", ".attentions.0.key.")
                 .replace(".attentions.0.to_v.", ".attentions.0.value.")
