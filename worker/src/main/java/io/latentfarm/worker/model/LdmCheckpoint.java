@@ -98,11 +98,7 @@ public final class LdmCheckpoint implements AutoCloseable {
                             + fullName + ") has shape " + Arrays.toString(shape) + ", expected "
                             + Arrays.toString(expectedShape));
                 }
-                NDArray raw = Weights.load(file, stored, new long[0], manager);
-                NDArray reshaped = raw.reshape(expectedShape);
-                reshaped.setName(stored);
-                raw.close();
-                return reshaped;
+                return Weights.loadAs(file, stored, expectedShape, manager);
             }
         };
     }

@@ -117,17 +117,31 @@ public final class Weights {
             throw new ModelException(file.file() + ": tensor '" + name + "' has shape " + e.shapeString()
                     + ", expected " + Arrays.toString(expectedShape));
         }
+        return loadAs(file, name, e.shape(), manager);
+    }
+
+    /**
+     * Tensor {@code name} of {@code file} created with {@code shape} (same element count, e.g. a
+     * 1x1 convolution's weight read as a linear one). Built straight on the file's bytes rather
+     * than reshaped afterwards: a view must not outlive the array that holds the mapped buffer.
+     */
+    public static NDArray loadAs(TensorFile file, String name, long[] shape, NDManager manager) {
+        SafeTensors.Entry e = file.entry(name);
         if (e.dtype() == null || !e.dtype().isFloat()) {
             throw new ModelException(file.file() + ": tensor '" + name + "' is "
                     + (e.dtype() == null ? "of an unsupported dtype" : e.dtype().toString())
                     + ", not a floating-point weight");
         }
-        Shape shape = new Shape(e.shape());
+        Shape s = new Shape(shape);
+        if (s.size() != e.elementCount()) {
+            throw new ModelException(file.file() + ": tensor '" + name + "' has shape " + e.shapeString()
+                    + ", expected " + Arrays.toString(shape));
+        }
         NDArray array = switch (e.dtype()) {
-            case F16 -> manager.create(file.nativeBytes(name), shape, DataType.FLOAT16);
+            case F16 -> manager.create(file.nativeBytes(name), s, DataType.FLOAT16);
             // BF16 NDArrays abort the JVM inside DJL: widen in Java.
-            case BF16 -> manager.create(bf16ToF32(file.bytes(name), e.elementCount()), shape, DataType.FLOAT32);
-            default -> manager.create(file.nativeBytes(name), shape, DataType.FLOAT32);
+            case BF16 -> manager.create(bf16ToF32(file.bytes(name), e.elementCount()), s, DataType.FLOAT32);
+            default -> manager.create(file.nativeBytes(name), s, DataType.FLOAT32);
         };
         array.setName(name);
         return array;
