@@ -14,6 +14,7 @@ import io.latentfarm.coordinator.CoordinatorSettings;
 import io.latentfarm.embedded.EmbeddedKafka;
 import io.latentfarm.embedded.EmbeddedS3;
 import io.latentfarm.worker.pipeline.PipelineOptions;
+import io.latentfarm.worker.model.ModelFiles;
 import io.latentfarm.worker.pipeline.RandomModel;
 import io.latentfarm.worker.service.JobWorker;
 import io.latentfarm.worker.service.PipelineRenderer;
@@ -54,9 +55,9 @@ final class LocalCommand implements Callable<Integer> {
     @Mixin
     RequestOptions request;
 
-    @Option(names = "--model", defaultValue = TINY, paramLabel = "DIR|tiny",
-            description = "A diffusers Stable Diffusion v1 folder, or 'tiny' for a random-weight tiny model (noise images; default).")
-    String model;
+    /** --model (default 'tiny': a random-weight tiny model, noise images), --revision, --config, --cache. */
+    @Mixin
+    ModelOptions model;
 
     @Option(names = "--variant", description = "Weights variant, e.g. fp16.")
     String variant;
@@ -100,21 +101,19 @@ final class LocalCommand implements Callable<Integer> {
             EmbeddedS3 s3 = push(running, EmbeddedS3.start(dataDir.resolve("s3")));
             ObjectStore store = push(running, ObjectStore.open(s3.objectStoreConfig()));
 
-            Path modelDir;
-            if (TINY.equals(model)) {
-                modelDir = dataDir.resolve("model-tiny");
+            ModelFiles modelFiles;
+            if (model.model == null || TINY.equals(model.model)) {
+                Path modelDir = dataDir.resolve("model-tiny");
                 RandomModel.writeTiny(modelDir, 0);
+                modelFiles = ModelFiles.folder(modelDir);
                 stdout.println("model: a tiny model with RANDOM weights (--model tiny): its images are noise, not pictures;"
-                        + " give --model DIR with a Stable Diffusion v1 folder for real images");
+                        + " give --model with a Stable Diffusion v1 folder, repo id or checkpoint for real images");
             } else {
-                modelDir = Path.of(model);
-                if (!Files.isDirectory(modelDir)) {
-                    throw new IllegalArgumentException("--model: " + model + " is not a folder (or 'tiny')");
-                }
-                stdout.println("model: " + modelDir);
+                modelFiles = model.resolve();
+                stdout.println("model: " + model.model);
             }
             stdout.flush();
-            PipelineRenderer renderer = push(running, PipelineRenderer.load(modelDir, PipelineOptions.auto(variant), null));
+            PipelineRenderer renderer = push(running, PipelineRenderer.load(modelFiles, PipelineOptions.auto(variant), null));
 
             Topics topics = Topics.defaults();
             push(running, new Coordinator(CoordinatorSettings.defaults(kafka.bootstrapServers())
