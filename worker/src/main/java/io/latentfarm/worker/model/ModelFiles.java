@@ -72,7 +72,7 @@ public final class ModelFiles implements AutoCloseable {
     /** A single-file LDM checkpoint; {@code configDir} null means the bundled SD v1 configs. */
     public static ModelFiles singleFile(Path file, Path configDir) {
         ModelFolder configs = configDir != null ? ModelFolder.open(configDir) : bundledSdV1();
-        int layersPerBlock = Configs.getInt(configs.config("unet"), "layers_per_block", 2);
+        int layersPerBlock = Configs.getIntList(configs.config("unet"), "layers_per_block", new int[]{2}, 1)[0];
         LdmCheckpoint checkpoint = LdmCheckpoint.open(file, layersPerBlock);
         String name = file.getFileName().toString();
         int dot = name.lastIndexOf('.');

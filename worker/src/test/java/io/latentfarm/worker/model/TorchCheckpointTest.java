@@ -85,17 +85,81 @@ class TorchCheckpointTest {
                 .contains("STOP"));
     }
 
+    /**
+     * A hand-made torch.save archive with over 65535 entries (so Zip64 end records) holding a
+     * contiguous tensor and a transposed one (strides (1, 2)), read back by storage, offset and stride.
+     */
+    @Test
+    void zip64ArchiveAndStridedTensors(@TempDir Path dir) throws IOException {
+        ByteArrayOutputStream p = new ByteArrayOutputStream();
+        p.write(new byte[]{(byte) 0x80, 2, '}'});
+        tensor(p, "w", "0", 4, new int[]{2}, new int[]{1}, 1);
+        tensor(p, "t", "1", 6, new int[]{2, 3}, new int[]{1, 2}, 0);
+        p.write('.');
+        Path file = dir.resolve("big.ckpt");
+        try (ZipOutputStream zip = new ZipOutputStream(Files.newOutputStream(file))) {
+            putStored(zip, "big/data.pkl", p.toByteArray());
+            putStored(zip, "big/data/0", floats(0, 1, 2, 3));
+            putStored(zip, "big/data/1", floats(0, 1, 2, 3, 4, 5));
+            for (int i = 0; i < 65_600; i++) {
+                putStored(zip, "big/extra/" + i, new byte[0]);
+            }
+        }
+        try (TorchCheckpoint ckpt = TorchCheckpoint.open(file)) {
+            assertEquals(ByteBuffer.wrap(floats(1, 2)), ckpt.bytes("w"), "offset 1, two elements");
+            // t[i][j] = storage[i + 2j]: rows (0, 2, 4) and (1, 3, 5)
+            assertEquals(ByteBuffer.wrap(floats(0, 2, 4, 1, 3, 5)), ckpt.nativeBytes("t"));
+            assertArrayEquals(new long[]{2, 3}, ckpt.entry("t").shape());
+        }
+    }
+
+    private static void tensor(ByteArrayOutputStream p, String name, String key, int numel, int[] size, int[] stride,
+                               int offset) throws IOException {
+        unicode(p, name);
+        p.write("ctorch._utils\n_rebuild_tensor_v2\n(".getBytes(StandardCharsets.US_ASCII));
+        p.write('(');
+        unicode(p, "storage");
+        p.write("ctorch\nFloatStorage\n".getBytes(StandardCharsets.US_ASCII));
+        unicode(p, key);
+        unicode(p, "cpu");
+        p.write(new byte[]{'K', (byte) numel, 't', 'Q', 'K', (byte) offset});
+        p.write('(');
+        for (int s : size) p.write(new byte[]{'K', (byte) s});
+        p.write('t');
+        p.write('(');
+        for (int s : stride) p.write(new byte[]{'K', (byte) s});
+        p.write(new byte[]{'t', (byte) 0x89});
+        p.write("ccollections\nOrderedDict\n)R".getBytes(StandardCharsets.US_ASCII));
+        p.write(new byte[]{'t', 'R', 's'});
+    }
+
+    private static void unicode(ByteArrayOutputStream p, String s) throws IOException {
+        byte[] b = s.getBytes(StandardCharsets.UTF_8);
+        p.write(new byte[]{(byte) 0x8c, (byte) b.length});
+        p.write(b);
+    }
+
+    private static byte[] floats(float... v) {
+        ByteBuffer b = ByteBuffer.allocate(v.length * 4).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+        for (float f : v) b.putFloat(f);
+        return b.array();
+    }
+
+    private static void putStored(ZipOutputStream zip, String name, byte[] data) throws IOException {
+        ZipEntry e = new ZipEntry(name);
+        e.setMethod(ZipEntry.STORED);
+        e.setSize(data.length);
+        CRC32 crc = new CRC32();
+        crc.update(data);
+        e.setCrc(crc.getValue());
+        zip.putNextEntry(e);
+        zip.write(data);
+        zip.closeEntry();
+    }
+
     static void writeStoredZip(Path file, String name, byte[] data) throws IOException {
         try (OutputStream out = Files.newOutputStream(file); ZipOutputStream zip = new ZipOutputStream(out)) {
-            ZipEntry e = new ZipEntry(name);
-            e.setMethod(ZipEntry.STORED);
-            e.setSize(data.length);
-            CRC32 crc = new CRC32();
-            crc.update(data);
-            e.setCrc(crc.getValue());
-            zip.putNextEntry(e);
-            zip.write(data);
-            zip.closeEntry();
+            putStored(zip, name, data);
         }
     }
 }
