@@ -52,6 +52,20 @@ class GenerateCommandTest {
         }
     }
 
+    /** `--model x.safetensors` and `--model x.ckpt` (LDM single files, configs from --config) draw the reference. */
+    @Test
+    void singleFileCheckpointsDrawTheReference(@TempDir Path tmp) throws IOException {
+        JsonNode c = new ObjectMapper().readTree(tinyModel().resolve("reference/cases.json").toFile())
+                .get("pipeline").get("cases").get(0);
+        RgbImage expected = Png.decode(Files.readAllBytes(tinyModel().resolve("reference/" + c.get("png").get(0).asText())));
+        for (String file : List.of("tiny-sd-v1.safetensors", "tiny-sd-v1.ckpt")) {
+            Path out = tmp.resolve(file);
+            generateCase(c, out, "--model", CliTestSupport.fixtures().resolve("tiny-sd-v1-single-file/" + file).toString(),
+                    "--config", tinyModel().toString());
+            assertWithinOneLevel(file, expected, Png.decode(Files.readAllBytes(out.resolve("0000.png"))));
+        }
+    }
+
     /** `latentfarm generate` for one pipeline case with {@code modelArgs}, checked to exit 0. */
     static CliTestSupport.Run generateCase(JsonNode c, Path out, String... modelArgs) {
         JsonNode call = c.get("call");
