@@ -8,7 +8,7 @@ import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import io.latentfarm.worker.model.ModelFolder;
 import io.latentfarm.worker.model.RandomWeights;
-import io.latentfarm.worker.model.SafeTensors;
+import io.latentfarm.worker.model.TensorFile;
 import io.latentfarm.worker.model.Weights;
 import io.latentfarm.worker.nn.FlopCounter;
 import io.latentfarm.worker.pipeline.GenerationRequest;
@@ -78,13 +78,13 @@ public final class BenchCommand implements Runnable {
             out().printf("  matmul 2048x2048x2048 (baseline): %.1f GFLOP/s%n", matmul);
             for (Path m : models) {
                 ModelFolder folder = ModelFolder.open(m);
-                List<SafeTensors> files = folder.weights("unet", null);
+                List<TensorFile> files = folder.weights("unet", null);
                 try (NDManager manager = NDManager.newBaseManager(Device.cpu())) {
                     UNet2DConditionModel unet = new UNet2DConditionModel(UNetConfig.fromJson(folder.config("unet")),
                             new Weights(files, manager, DataType.FLOAT32));
                     report(m.toString(), unet, manager, matmul);
                 } finally {
-                    files.forEach(SafeTensors::close);
+                    files.forEach(TensorFile::close);
                 }
             }
             for (Path c : configs) {
@@ -149,8 +149,8 @@ public final class BenchCommand implements Runnable {
             return spec.commandLine().getOut();
         }
 
-        @Option(names = "--model", required = true, description = "Diffusers folder.")
-        Path model;
+        @picocli.CommandLine.Mixin
+        ModelOptions model;
 
         @Option(names = "--size", defaultValue = "512", description = "Image width and height (default ${DEFAULT-VALUE}).")
         int size;
@@ -162,7 +162,7 @@ public final class BenchCommand implements Runnable {
         public Integer call() throws IOException {
             long rssStart = status("VmRSS");
             long t0 = System.nanoTime();
-            try (StableDiffusionPipeline pipe = StableDiffusionPipeline.load(model, PipelineOptions.cpu())) {
+            try (StableDiffusionPipeline pipe = StableDiffusionPipeline.load(model.resolve(), PipelineOptions.cpu())) {
                 long loaded = System.nanoTime();
                 long rssLoaded = status("VmRSS");
                 // UNet calls can outnumber steps (PNDM makes steps + 1): time each call
@@ -175,7 +175,7 @@ public final class BenchCommand implements Runnable {
                 long last = callEnds.get(calls - 1);
                 // the first call includes the text encoder; the time after the last one is the VAE decode
                 double later = calls > 1 ? (last - first) / 1e9 / (calls - 1) : Double.NaN;
-                out().printf("bench generate: %s %dx%d, %d steps, fp32 cpu%n", model, size, size, steps);
+                out().printf("bench generate: %s %dx%d, %d steps, fp32 cpu%n", model.model, size, size, steps);
                 out().printf("  load %.2f s, generate %.2f s: text + first UNet call %.2f s, %d more calls %.2f s each, VAE decode %.2f s%n",
                         (loaded - t0) / 1e9, (done - loaded) / 1e9, (first - loaded) / 1e9, calls - 1, later,
                         (done - last) / 1e9);

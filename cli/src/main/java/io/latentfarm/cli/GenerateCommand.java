@@ -35,8 +35,8 @@ public final class GenerateCommand implements Callable<Integer> {
         return spec.commandLine().getOut();
     }
 
-    @Option(names = "--model", required = true, description = "A diffusers Stable Diffusion v1 folder.")
-    Path model;
+    @picocli.CommandLine.Mixin
+    ModelOptions model;
 
     @Option(names = "--prompt", required = true, description = "Prompt; repeat for several (each gets --images-per-prompt images).")
     List<String> prompts;
@@ -92,15 +92,13 @@ public final class GenerateCommand implements Callable<Integer> {
             throw new IllegalArgumentException("--rows x --cols is " + rows * cols + " but the call draws "
                     + request.batchSize() + " images (" + prompts.size() + " prompt(s) x " + imagesPerPrompt + ")");
         }
-        if (!Files.isDirectory(model)) {
-            throw new IllegalArgumentException("--model: " + model + " is not a folder");
-        }
+        io.latentfarm.worker.model.ModelFiles modelFiles = model.resolve();
         if (randomSeed) {
             out().println("seed: " + s);
         }
         Files.createDirectories(out);
         List<RgbImage> images = new ArrayList<>();
-        try (StableDiffusionPipeline pipe = StableDiffusionPipeline.load(model, PipelineOptions.auto(variant));
+        try (StableDiffusionPipeline pipe = StableDiffusionPipeline.load(modelFiles, PipelineOptions.auto(variant));
              ProgressBar bar = ProgressBar.forTerminal("denoising")) {
             String schedulerName = pipe.schedulerName(scheduler); // fails here, before any step, if it cannot run
             int[] all = new int[request.batchSize()];
@@ -112,7 +110,7 @@ public final class GenerateCommand implements Callable<Integer> {
                 RgbImage img = new RgbImage(r.width(), r.height(), r.rgb());
                 images.add(img);
                 GenerationParameters params = new GenerationParameters(request.promptOf(r.index()), negativePrompt,
-                        steps, schedulerName, guidance, s, width, height, modelLabel(), request.batchSize(), r.index());
+                        steps, schedulerName, guidance, s, width, height, pipe.modelLabel(), request.batchSize(), r.index());
                 Path file = out.resolve(String.format("%04d.png", r.index()));
                 Files.write(file, Png.encode(img, params));
                 out().println("wrote " + file);
@@ -124,10 +122,5 @@ public final class GenerateCommand implements Callable<Integer> {
             out().println("wrote " + grid);
         }
         return 0;
-    }
-
-    private String modelLabel() {
-        Path name = model.toAbsolutePath().normalize().getFileName();
-        return name == null ? "" : name.toString();
     }
 }

@@ -50,9 +50,9 @@ final class LocalCommand implements Callable<Integer> {
     @Mixin
     RequestOptions request;
 
-    @Option(names = "--model", defaultValue = TINY, paramLabel = "DIR|tiny",
-            description = "A diffusers Stable Diffusion v1 folder, or 'tiny' for a random-weight tiny model (noise images; default).")
-    String model;
+    /** --model (default 'tiny': a random-weight tiny model, noise images), --revision, --config, --cache. */
+    @Mixin
+    ModelOptions model;
 
     @Option(names = "--variant", description = "Weights variant, e.g. fp16.")
     String variant;
@@ -94,23 +94,21 @@ final class LocalCommand implements Callable<Integer> {
         Deque<AutoCloseable> running = new ArrayDeque<>();
         long t0 = System.nanoTime();
         try {
-            Path modelDir;
-            if (TINY.equals(model)) {
-                modelDir = dataDir.resolve("model-tiny");
+            ModelOptions worker = model;
+            if (model.model == null || TINY.equals(model.model)) {
+                Path modelDir = dataDir.resolve("model-tiny");
                 RandomModel.writeTiny(modelDir, 0);
+                worker = ModelOptions.of(modelDir);
                 stdout.println("model: a tiny model with RANDOM weights (--model tiny): its images are noise, not pictures;"
-                        + " give --model DIR with a Stable Diffusion v1 folder for real images");
+                        + " give --model with a Stable Diffusion v1 folder, repo id or checkpoint for real images");
             } else {
-                modelDir = Path.of(model);
-                if (!Files.isDirectory(modelDir)) {
-                    throw new IllegalArgumentException("--model: " + model + " is not a folder (or 'tiny')");
-                }
-                stdout.println("model: " + modelDir);
+                model.resolve().close(); // a missing or unsupported model is a one-line error before anything starts
+                stdout.println("model: " + model.model);
             }
             stdout.println("starting a Kafka broker, an S3 server, the coordinator and a worker (data in " + dataDir
                     + ") ...");
             stdout.flush();
-            LocalStack stack = push(running, new LocalStack(dataDir, modelDir, variant, port));
+            LocalStack stack = push(running, new LocalStack(dataDir, worker, variant, port));
             EmbeddedKafka kafka = stack.kafka();
             EmbeddedS3 s3 = stack.s3();
             ObjectStore store = stack.store();

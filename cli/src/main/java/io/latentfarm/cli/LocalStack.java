@@ -34,7 +34,7 @@ final class LocalStack implements AutoCloseable {
      * @param port    the web page's port on 127.0.0.1; 0: any free one
      * @param variant weights variant, or null
      */
-    LocalStack(Path dataDir, Path modelDir, String variant, int port) {
+    LocalStack(Path dataDir, ModelOptions model, String variant, int port) {
         try {
             kafka = push(EmbeddedKafka.start(dataDir.resolve("kafka")));
             s3 = push(EmbeddedS3.start(dataDir.resolve("s3")));
@@ -48,7 +48,11 @@ final class LocalStack implements AutoCloseable {
             props.put("latentfarm.s3.access-key", s3.accessKey());
             props.put("latentfarm.s3.secret-key", s3.secretKey());
             props.put("latentfarm.coordinator.transactional-id", "latentfarm-local-coordinator");
-            props.put("latentfarm.worker.model", modelDir.toString());
+            // the worker resolves these as --model, --revision, --config and --cache would
+            props.put("latentfarm.worker.model", model.model);
+            props.put("latentfarm.worker.revision", model.revision == null ? "" : model.revision);
+            props.put("latentfarm.worker.config", model.config == null ? "" : model.config.toString());
+            props.put("latentfarm.worker.hf-cache", model.cache == null ? "" : model.cache.toString());
             props.put("latentfarm.worker.worker-id", WORKER_ID);
             props.put("latentfarm.worker.variant", variant == null ? "" : variant);
             server = ApplicationContext.run(EmbeddedServer.class, props, "coordinator", "worker");

@@ -7,10 +7,13 @@ import picocli.CommandLine.Option;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
 
-/** {@code latentfarm model tiny|random}: random-weight models in the diffusers layout. */
-@Command(name = "model", description = "Write random-weight Stable Diffusion v1 models in the diffusers layout.",
+/**
+ * {@code latentfarm model tiny|random}: random-weight models in the diffusers layout;
+ * {@code latentfarm model pull}: a Hub repository into the Hugging Face cache.
+ */
+@Command(name = "model", description = "Pull Stable Diffusion v1 models from the Hub, or write random-weight ones.",
         mixinStandardHelpOptions = true,
-        subcommands = {ModelCommand.Tiny.class, ModelCommand.Random.class})
+        subcommands = {ModelCommand.Pull.class, ModelCommand.Tiny.class, ModelCommand.Random.class})
 public final class ModelCommand implements Runnable {
 
     @picocli.CommandLine.Spec
@@ -74,6 +77,40 @@ public final class ModelCommand implements Runnable {
             }
             RandomModel.Written w = RandomModel.writeRandom(config, out, variant, seed);
             out().println("wrote random-weight model to " + w.dir() + " " + w.parameters());
+            return 0;
+        }
+    }
+
+    @Command(name = "pull", mixinStandardHelpOptions = true,
+            description = "Download a diffusers Stable Diffusion repository into the Hugging Face cache"
+                    + " (what a pipeline needs only; resumable; shared with diffusers).")
+    static final class Pull implements Callable<Integer> {
+        /** The environment (HF_ENDPOINT, HF_TOKEN, HF_HOME, HF_HUB_CACHE, HF_HUB_OFFLINE); tests replace it. */
+        static java.util.Map<String, String> environment = System.getenv();
+
+        @picocli.CommandLine.Spec
+        picocli.CommandLine.Model.CommandSpec spec;
+
+        @picocli.CommandLine.Parameters(index = "0", paramLabel = "OWNER/NAME", description = "The repository id.")
+        String repoId;
+
+        @Option(names = "--revision", defaultValue = "main", description = "Branch, tag or commit (default ${DEFAULT-VALUE}).")
+        String revision;
+
+        @Option(names = "--variant", description = "Weights variant, e.g. fp16 (diffusion_pytorch_model.fp16.safetensors).")
+        String variant;
+
+        @Option(names = "--cache", paramLabel = "DIR",
+                description = "The Hugging Face hub cache (default: HF_HUB_CACHE, HF_HOME/hub or ~/.cache/huggingface/hub).")
+        Path cache;
+
+        @Override
+        public Integer call() throws Exception {
+            java.io.PrintWriter out = spec.commandLine().getOut();
+            HubPull pull = new HubPull(environment, cache, out);
+            Path snapshot = pull.pull(repoId, revision, variant);
+            out.println("pulled " + repoId + " into " + snapshot + "; use it with --model " + repoId
+                    + (revision.equals("main") ? "" : " --revision " + revision));
             return 0;
         }
     }

@@ -31,6 +31,15 @@ final class ProgressBar implements AutoCloseable {
         drawn = true;
     }
 
+    /** The same bar for a download: done and total in bytes, shown in MB. */
+    synchronized void updateBytes(long done, long total) {
+        if (!enabled || total <= 0) return;
+        int filled = (int) (WIDTH * done / total);
+        err.printf("\r%s [%s%s] %.1f/%.1f MB", label, "#".repeat(filled), " ".repeat(WIDTH - filled), done / 1e6, total / 1e6);
+        err.flush();
+        drawn = true;
+    }
+
     @Override
     public synchronized void close() {
         if (drawn) {

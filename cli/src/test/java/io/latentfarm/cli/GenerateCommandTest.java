@@ -36,17 +36,8 @@ class GenerateCommandTest {
         for (JsonNode c : cases) {
             String name = c.get("name").asText();
             JsonNode call = c.get("call");
-            List<String> args = new ArrayList<>(List.of("generate", "--model", tinyModel().toString()));
-            if (call.get("prompt").isArray()) call.get("prompt").forEach(p -> args.addAll(List.of("--prompt", p.asText())));
-            else args.addAll(List.of("--prompt", call.get("prompt").asText()));
-            if (call.has("negative_prompt")) args.addAll(List.of("--negative-prompt", call.get("negative_prompt").asText()));
             Path out = tmp.resolve(name);
-            args.addAll(List.of("--steps", call.get("num_inference_steps").asText(),
-                    "--guidance", call.get("guidance_scale").asText(), "--seed", call.get("seed").asText(),
-                    "--width", call.get("width").asText(), "--height", call.get("height").asText(),
-                    "--scheduler", kind(c.get("scheduler")), "--out", out.toString()));
-            CliTestSupport.Run r = run(args.toArray(String[]::new));
-            assertEquals(0, r.code(), name + ": " + r.err());
+            CliTestSupport.Run r = generateCase(c, out, "--model", tinyModel().toString());
             for (int i = 0; i < c.get("png").size(); i++) {
                 RgbImage expected = Png.decode(Files.readAllBytes(tinyModel().resolve("reference/" + c.get("png").get(i).asText())));
                 Path file = out.resolve(String.format("%04d.png", i));
@@ -58,6 +49,37 @@ class GenerateCommandTest {
                 assertTrue(params.contains("Steps: " + call.get("num_inference_steps").asText()), params);
             }
         }
+    }
+
+    /** `--model x.safetensors` and `--model x.ckpt` (LDM single files, configs from --config) draw the reference. */
+    @Test
+    void singleFileCheckpointsDrawTheReference(@TempDir Path tmp) throws IOException {
+        JsonNode c = new ObjectMapper().readTree(tinyModel().resolve("reference/cases.json").toFile())
+                .get("pipeline").get("cases").get(0);
+        RgbImage expected = Png.decode(Files.readAllBytes(tinyModel().resolve("reference/" + c.get("png").get(0).asText())));
+        for (String file : List.of("tiny-sd-v1.safetensors", "tiny-sd-v1.ckpt")) {
+            Path out = tmp.resolve(file);
+            generateCase(c, out, "--model", CliTestSupport.fixtures().resolve("tiny-sd-v1-single-file/" + file).toString(),
+                    "--config", tinyModel().toString());
+            assertWithinOneLevel(file, expected, Png.decode(Files.readAllBytes(out.resolve("0000.png"))));
+        }
+    }
+
+    /** `latentfarm generate` for one pipeline case with {@code modelArgs}, checked to exit 0. */
+    static CliTestSupport.Run generateCase(JsonNode c, Path out, String... modelArgs) {
+        JsonNode call = c.get("call");
+        List<String> args = new ArrayList<>(List.of("generate"));
+        args.addAll(List.of(modelArgs));
+        if (call.get("prompt").isArray()) call.get("prompt").forEach(p -> args.addAll(List.of("--prompt", p.asText())));
+        else args.addAll(List.of("--prompt", call.get("prompt").asText()));
+        if (call.has("negative_prompt")) args.addAll(List.of("--negative-prompt", call.get("negative_prompt").asText()));
+        args.addAll(List.of("--steps", call.get("num_inference_steps").asText(),
+                "--guidance", call.get("guidance_scale").asText(), "--seed", call.get("seed").asText(),
+                "--width", call.get("width").asText(), "--height", call.get("height").asText(),
+                "--scheduler", kind(c.get("scheduler")), "--out", out.toString()));
+        CliTestSupport.Run r = run(args.toArray(String[]::new));
+        assertEquals(0, r.code(), c.get("name").asText() + ": " + r.err());
+        return r;
     }
 
     @Test

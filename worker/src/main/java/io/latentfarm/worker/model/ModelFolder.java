@@ -9,6 +9,10 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import java.util.stream.Stream;
 
 /**
@@ -76,40 +80,63 @@ public final class ModelFolder {
     }
 
     /**
-     * The component's safetensors weights: {@code diffusion_pytorch_model[.variant].safetensors} or
-     * {@code model[.variant].safetensors}, or every shard of a sharded checkpoint.
+     * The component's weights, as diffusers picks them: {@code diffusion_pytorch_model[.variant].safetensors}
+     * or {@code model[.variant].safetensors} (or every shard of a sharded checkpoint), else the PyTorch
+     * pickle {@code diffusion_pytorch_model[.variant].bin} / {@code pytorch_model[.variant].bin}.
+     * Without a variant, only the plain files count; a folder holding only variant files gets a
+     * message naming the variants present.
      */
-    public List<SafeTensors> weights(String component, String variant) {
+    public List<TensorFile> weights(String component, String variant) {
         Path folder = component(component);
-        String suffix = (variant == null || variant.isBlank()) ? ".safetensors" : "." + variant + ".safetensors";
-        for (String stem : List.of("diffusion_pytorch_model", "model")) {
-            Path single = folder.resolve(stem + suffix);
-            if (Files.isRegularFile(single)) {
-                return List.of(SafeTensors.open(single));
+        String v = (variant == null || variant.isBlank()) ? "" : "." + variant;
+        List<String> names = fileNames(folder);
+        for (String ext : List.of(".safetensors", ".bin")) {
+            for (String stem : WEIGHT_STEMS) {
+                if (names.contains(stem + v + ext)) {
+                    return List.of(TensorFile.open(folder.resolve(stem + v + ext)));
+                }
+            }
+            String shard = "(" + String.join("|", WEIGHT_STEMS) + ")-\\d+-of-\\d+" + Pattern.quote(v + ext);
+            List<Path> shards = names.stream().filter(n -> n.matches(shard)).sorted().map(folder::resolve).toList();
+            if (!shards.isEmpty()) {
+                List<TensorFile> files = new ArrayList<>();
+                try {
+                    for (Path p : shards) files.add(TensorFile.open(p));
+                } catch (RuntimeException e) {
+                    files.forEach(TensorFile::close);
+                    throw e;
+                }
+                return files;
             }
         }
-        List<Path> shards = new ArrayList<>();
+        Set<String> variants = new TreeSet<>();
+        Matcher m;
+        for (String n : names) {
+            if ((m = VARIANT_FILE.matcher(n)).matches()) variants.add(m.group(3));
+        }
+        String present = variants.isEmpty() ? "" : "; variants present: " + String.join(", ", variants)
+                + " (choose one with --variant)";
+        throw new ModelException(folder.resolve("diffusion_pytorch_model" + v + ".safetensors")
+                + ": file not found (nor a .bin" + (v.isEmpty() ? "" : " of variant '" + variant + "'") + ")" + present);
+    }
+
+    private static final List<String> WEIGHT_STEMS = List.of("diffusion_pytorch_model", "model", "pytorch_model");
+    private static final Pattern VARIANT_FILE = Pattern.compile(
+            "(diffusion_pytorch_model|model|pytorch_model)(-\\d+-of-\\d+)?\\.([A-Za-z0-9_]+)\\.(safetensors|bin)");
+
+    private static List<String> fileNames(Path folder) {
         try (Stream<Path> s = Files.list(folder)) {
-            s.filter(p -> {
-                String n = p.getFileName().toString();
-                return n.matches("(diffusion_pytorch_model|model)-\\d+-of-\\d+" + suffix.replace(".", "\\."));
-            }).sorted().forEach(shards::add);
+            return s.map(p -> p.getFileName().toString()).toList();
         } catch (IOException e) {
             throw new ModelException(folder + ": cannot list (" + e.getMessage() + ")", e);
         }
-        if (shards.isEmpty()) {
-            throw new ModelException(folder.resolve("diffusion_pytorch_model" + suffix) + ": file not found"
-                    + (suffix.equals(".safetensors") ? "" : " (variant '" + variant + "')")
-                    + "; latentfarm reads safetensors weights only");
-        }
-        List<SafeTensors> files = new ArrayList<>();
-        for (Path p : shards) files.add(SafeTensors.open(p));
-        return files;
     }
 
     static JsonNode readJson(Path file) {
         try {
-            return JSON.readTree(file.toFile());
+            try (java.io.InputStream in = Files.newInputStream(file)) {
+                return JSON.readTree(in);
+            }
         } catch (IOException e) {
             String msg = e.getMessage() == null ? e.toString() : e.getMessage().split("\n")[0];
             throw new ModelException(file + ": invalid JSON (" + msg + ")", e);

@@ -25,7 +25,7 @@ import java.util.Set;
  * Slices are mapped {@code PRIVATE} (copy-on-write): a read-only mapping crashes the JVM when a
  * native op writes into a tensor built on it (FACTS.md).
  */
-public final class SafeTensors implements AutoCloseable {
+public final class SafeTensors implements TensorFile {
 
     /** One tensor's header entry: dtype, shape and byte range inside the data section. */
     public record Entry(String name, SafeTensorDType dtype, long[] shape, long begin, long end) {
@@ -162,14 +162,17 @@ public final class SafeTensors implements AutoCloseable {
         return Collections.unmodifiableMap(m);
     }
 
+    @Override
     public Path file() {
         return file;
     }
 
+    @Override
     public Set<String> names() {
         return entries.keySet();
     }
 
+    @Override
     public boolean contains(String name) {
         return entries.containsKey(name);
     }
@@ -179,6 +182,7 @@ public final class SafeTensors implements AutoCloseable {
     }
 
     /** The header entry of {@code name}; throws naming the file when it is absent. */
+    @Override
     public Entry entry(String name) {
         Entry e = entries.get(name);
         if (e == null) {
@@ -188,6 +192,7 @@ public final class SafeTensors implements AutoCloseable {
     }
 
     /** Little-endian bytes of one tensor, mapped read-only: for reading in Java only. */
+    @Override
     public ByteBuffer bytes(String name) {
         return map(supported(entry(name)), FileChannel.MapMode.READ_ONLY);
     }
@@ -197,6 +202,7 @@ public final class SafeTensors implements AutoCloseable {
      * when the file could be opened for writing (zero-copy), else a direct copy of this tensor alone.
      * A native tensor built on a read-only mapping crashes the JVM on its first in-place op.
      */
+    @Override
     public ByteBuffer nativeBytes(String name) {
         Entry e = supported(entry(name));
         if (privateMappable) {

@@ -18,7 +18,7 @@ import java.util.List;
  */
 public final class Weights {
 
-    /** Where tensors come from: safetensors files, or a generator of fresh weights. */
+    /** Where tensors come from: weights files, a single-file checkpoint's renamed view, or a generator. */
     public interface Source {
         boolean contains(String fullName);
 
@@ -30,7 +30,7 @@ public final class Weights {
     private final NDManager manager;
     private final DataType dtype;
 
-    public Weights(List<SafeTensors> files, NDManager manager, DataType dtype) {
+    public Weights(List<? extends TensorFile> files, NDManager manager, DataType dtype) {
         this(new FileSource(files), "", manager, dtype);
     }
 
@@ -81,11 +81,11 @@ public final class Weights {
         return array;
     }
 
-    /** Weights read from safetensors files (one, or the shards of one checkpoint). */
-    static final class FileSource implements Source {
-        private final List<SafeTensors> files;
+    /** Weights read from weights files (one, or the shards of one checkpoint). */
+    public static final class FileSource implements Source {
+        private final List<TensorFile> files;
 
-        FileSource(List<SafeTensors> files) {
+        public FileSource(List<? extends TensorFile> files) {
             this.files = List.copyOf(files);
         }
 
@@ -96,37 +96,62 @@ public final class Weights {
 
         @Override
         public NDArray load(String full, long[] expectedShape, NDManager manager) {
-            SafeTensors file = files.stream().filter(f -> f.contains(full)).findFirst()
+            TensorFile file = files.stream().filter(f -> f.contains(full)).findFirst()
                     .orElseThrow(() -> new ModelException(describeFiles() + ": tensor '" + full + "' is missing"));
-            SafeTensors.Entry e = file.entry(full);
-            if (expectedShape.length > 0 && !Arrays.equals(e.shape(), expectedShape)) {
-                throw new ModelException(file.file() + ": tensor '" + full + "' has shape " + e.shapeString()
-                        + ", expected " + Arrays.toString(expectedShape));
-            }
-            Shape shape = new Shape(e.shape());
-            NDArray array = switch (e.dtype()) {
-                case F32 -> manager.create(file.nativeBytes(full), shape, DataType.FLOAT32);
-                case F16 -> manager.create(file.nativeBytes(full), shape, DataType.FLOAT16);
-                // BF16 NDArrays abort the JVM inside DJL (FACTS.md): widen in Java.
-                case BF16 -> manager.create(bf16ToF32(file.bytes(full), e.elementCount()), shape, DataType.FLOAT32);
-                default -> throw new ModelException(file.file() + ": tensor '" + full + "' is " + e.dtype()
-                        + ", not a floating-point weight");
-            };
-            array.setName(full);
-            return array;
-        }
-
-        private static ByteBuffer bf16ToF32(ByteBuffer src, long count) {
-            ByteBuffer out = ByteBuffer.allocateDirect(Math.toIntExact(count * 4)).order(ByteOrder.nativeOrder());
-            for (int i = 0; i < count; i++) {
-                out.putInt((src.getShort(2 * i) & 0xffff) << 16);
-            }
-            return out.flip();
+            return Weights.load(file, full, expectedShape, manager);
         }
 
         private String describeFiles() {
             return files.size() == 1 ? files.get(0).file().toString()
                     : files.stream().map(f -> f.file().toString()).toList().toString();
         }
+    }
+
+    /**
+     * Tensor {@code name} of {@code file} as stored (F32, F16; BF16 widened), checked against
+     * {@code expectedShape} when one is given.
+     */
+    public static NDArray load(TensorFile file, String name, long[] expectedShape, NDManager manager) {
+        SafeTensors.Entry e = file.entry(name);
+        if (expectedShape.length > 0 && !Arrays.equals(e.shape(), expectedShape)) {
+            throw new ModelException(file.file() + ": tensor '" + name + "' has shape " + e.shapeString()
+                    + ", expected " + Arrays.toString(expectedShape));
+        }
+        return loadAs(file, name, e.shape(), manager);
+    }
+
+    /**
+     * Tensor {@code name} of {@code file} created with {@code shape} (same element count, e.g. a
+     * 1x1 convolution's weight read as a linear one). Built straight on the file's bytes rather
+     * than reshaped afterwards: a view must not outlive the array that holds the mapped buffer.
+     */
+    public static NDArray loadAs(TensorFile file, String name, long[] shape, NDManager manager) {
+        SafeTensors.Entry e = file.entry(name);
+        if (e.dtype() == null || !e.dtype().isFloat()) {
+            throw new ModelException(file.file() + ": tensor '" + name + "' is "
+                    + (e.dtype() == null ? "of an unsupported dtype" : e.dtype().toString())
+                    + ", not a floating-point weight");
+        }
+        Shape s = new Shape(shape);
+        if (s.size() != e.elementCount()) {
+            throw new ModelException(file.file() + ": tensor '" + name + "' has shape " + e.shapeString()
+                    + ", expected " + Arrays.toString(shape));
+        }
+        NDArray array = switch (e.dtype()) {
+            case F16 -> manager.create(file.nativeBytes(name), s, DataType.FLOAT16);
+            // BF16 NDArrays abort the JVM inside DJL: widen in Java.
+            case BF16 -> manager.create(bf16ToF32(file.bytes(name), e.elementCount()), s, DataType.FLOAT32);
+            default -> manager.create(file.nativeBytes(name), s, DataType.FLOAT32);
+        };
+        array.setName(name);
+        return array;
+    }
+
+    private static ByteBuffer bf16ToF32(ByteBuffer src, long count) {
+        ByteBuffer out = ByteBuffer.allocateDirect(Math.toIntExact(count * 4)).order(ByteOrder.nativeOrder());
+        for (int i = 0; i < count; i++) {
+            out.putInt((src.getShort(2 * i) & 0xffff) << 16);
+        }
+        return out.flip();
     }
 }

@@ -9,7 +9,7 @@ import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.latentfarm.worker.model.ModelFolder;
-import io.latentfarm.worker.model.SafeTensors;
+import io.latentfarm.worker.model.ModelFiles;
 import io.latentfarm.worker.model.Weights;
 import io.latentfarm.worker.scheduler.Scheduler;
 import io.latentfarm.worker.scheduler.SchedulerFactory;
@@ -34,10 +34,10 @@ import java.util.Map;
  * Holds one loaded model; {@link #generate} is safe to call from several threads at once.
  */
 public final class StableDiffusionPipeline implements AutoCloseable {
+    private final ModelFiles model;
     private final ModelFolder folder;
     private final PipelineOptions options;
     private final NDManager manager;
-    private final List<SafeTensors> openFiles = new ArrayList<>();
     private final ClipTokenizer tokenizer;
     private final ClipTextModel textEncoder;
     private final UNet2DConditionModel unet;
@@ -45,12 +45,14 @@ public final class StableDiffusionPipeline implements AutoCloseable {
     private final VaeConfig vaeConfig;
     private final JsonNode schedulerConfig;
 
-    private StableDiffusionPipeline(ModelFolder folder, PipelineOptions options) {
-        this.folder = folder;
+    private StableDiffusionPipeline(ModelFiles model, PipelineOptions options) {
+        this.model = model;
+        this.folder = model.configs();
         this.options = options;
         this.manager = NDManager.newBaseManager(options.device());
         try {
-            this.tokenizer = ClipTokenizer.load(folder.component("tokenizer"));
+            Path tokenizerDir = model.tokenizerDir();
+            this.tokenizer = tokenizerDir != null ? ClipTokenizer.load(tokenizerDir) : ClipTokenizer.bundled();
             this.textEncoder = new ClipTextModel(weights("text_encoder"),
                     ClipTextConfig.from(folder.config("text_encoder")));
             this.unet = new UNet2DConditionModel(UNetConfig.fromJson(folder.config("unet")), weights("unet"));
@@ -64,18 +66,33 @@ public final class StableDiffusionPipeline implements AutoCloseable {
         }
     }
 
+    /** Loads a diffusers folder. */
     public static StableDiffusionPipeline load(Path modelDir, PipelineOptions options) {
-        return new StableDiffusionPipeline(ModelFolder.open(modelDir), options);
+        return load(ModelFiles.folder(modelDir), options);
+    }
+
+    /** Loads a resolved model (folder, hub cache snapshot or single file); the pipeline closes it. */
+    public static StableDiffusionPipeline load(ModelFiles model, PipelineOptions options) {
+        try {
+            return new StableDiffusionPipeline(model, options);
+        } catch (RuntimeException e) {
+            model.close();
+            throw e;
+        }
     }
 
     private Weights weights(String component) {
-        List<SafeTensors> files = folder.weights(component, options.variant());
-        openFiles.addAll(files);
-        return new Weights(files, manager, options.dtype());
+        return new Weights(model.weights(component, options.variant()), manager, options.dtype());
     }
 
+    /** Where the configs came from (the folder itself, --config, or the bundled SD v1 configs). */
     public ModelFolder folder() {
         return folder;
+    }
+
+    /** The model's name for PNG parameters and results: folder name, repo id or checkpoint file stem. */
+    public String modelLabel() {
+        return model.label();
     }
 
     public PipelineOptions options() {
@@ -327,6 +344,6 @@ public final class StableDiffusionPipeline implements AutoCloseable {
     @Override
     public void close() {
         manager.close();
-        openFiles.forEach(SafeTensors::close);
+        model.close();
     }
 }

@@ -1,6 +1,7 @@
 package io.latentfarm.worker.service;
 
 import io.latentfarm.common.message.RenderJob;
+import io.latentfarm.worker.model.ModelFiles;
 import io.latentfarm.worker.pipeline.GenerationRequest;
 import io.latentfarm.worker.pipeline.PipelineOptions;
 import io.latentfarm.worker.pipeline.ProgressListener;
@@ -21,7 +22,7 @@ public final class PipelineRenderer implements ImageRenderer {
 
     public PipelineRenderer(StableDiffusionPipeline pipeline, String modelId) {
         this.pipeline = Objects.requireNonNull(pipeline, "pipeline");
-        this.modelId = modelId(pipeline.folder().dir(), modelId);
+        this.modelId = modelId(pipeline.modelLabel(), modelId);
     }
 
     /**
@@ -31,6 +32,11 @@ public final class PipelineRenderer implements ImageRenderer {
      */
     public static PipelineRenderer load(Path modelDir, PipelineOptions options, String modelId) {
         return new PipelineRenderer(StableDiffusionPipeline.load(modelDir, options), modelId);
+    }
+
+    /** Loads a resolved model (folder, hub repo id or single file). */
+    public static PipelineRenderer load(ModelFiles model, PipelineOptions options, String modelId) {
+        return new PipelineRenderer(StableDiffusionPipeline.load(model, options), modelId);
     }
 
     @Override
@@ -81,9 +87,9 @@ public final class PipelineRenderer implements ImageRenderer {
         return options.device().toString() + " " + options.dtype().toString().toLowerCase(java.util.Locale.ROOT);
     }
 
-    /** The label {@link #load} gives a folder's model when no id is given. */
-    public static String modelId(Path modelDir, String modelId) {
-        return modelId != null && !modelId.isBlank() ? modelId : folderName(modelDir);
+    /** The id a model is known by: the one given, else the model's label ({@link ModelFiles#label}). */
+    public static String modelId(String label, String modelId) {
+        return modelId != null && !modelId.isBlank() ? modelId : label;
     }
 
     public StableDiffusionPipeline pipeline() {
@@ -93,10 +99,5 @@ public final class PipelineRenderer implements ImageRenderer {
     @Override
     public void close() {
         pipeline.close();
-    }
-
-    static String folderName(Path dir) {
-        Path name = dir.toAbsolutePath().normalize().getFileName();
-        return name == null ? "" : name.toString();
     }
 }

@@ -6,6 +6,7 @@ import io.latentfarm.common.storage.ObjectKeys;
 import io.latentfarm.common.validation.Limits;
 import io.latentfarm.common.storage.ObjectStore;
 import io.latentfarm.common.storage.ObjectStoreConfig;
+import io.latentfarm.worker.model.ModelFiles;
 import io.latentfarm.worker.pipeline.PipelineOptions;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micronaut.context.annotation.Bean;
@@ -47,16 +48,22 @@ class WorkerBeans {
     @Singleton
     @Bean(preDestroy = "close")
     ImageRenderer renderer(@Value("${latentfarm.worker.model}") String model,
+                           @Nullable @Value("${latentfarm.worker.revision:}") String revision,
+                           @Nullable @Value("${latentfarm.worker.config:}") String config,
+                           @Nullable @Value("${latentfarm.worker.hf-cache:}") String hfCache,
                            @Nullable @Value("${latentfarm.worker.model-id:}") String modelId,
                            @Nullable @Value("${latentfarm.worker.variant:}") String variant) {
         if (blank(model)) {
             throw new IllegalArgumentException("latentfarm.worker.model: not set; give LATENTFARM_WORKER_MODEL or"
-                    + " --model with a diffusers Stable Diffusion v1 folder");
+                    + " --model with a diffusers Stable Diffusion v1 folder, a repo id or a checkpoint file");
         }
+        // resolved at start: a model that cannot be found is a one-line error, not a worker that never loads
+        ModelFiles files = ModelFiles.resolve(model, blank(revision) ? null : revision,
+                blank(config) ? null : Path.of(config), blank(hfCache) ? null : Path.of(hfCache));
         PipelineOptions options = PipelineOptions.auto(blank(variant) ? null : variant);
         String id = blank(modelId) ? null : modelId;
-        return ModelLoad.start(PipelineRenderer.modelId(Path.of(model), id), PipelineRenderer.device(options),
-                () -> PipelineRenderer.load(Path.of(model), options, id));
+        return ModelLoad.start(PipelineRenderer.modelId(files.label(), id), PipelineRenderer.device(options),
+                () -> PipelineRenderer.load(files, options, id));
     }
 
     @Singleton

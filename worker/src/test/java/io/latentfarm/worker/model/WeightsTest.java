@@ -19,21 +19,21 @@ class WeightsTest {
     @Test
     void prefixedViewLoadsDiffusersNamesAsFloat32() {
         ModelFolder folder = ModelFolder.open(Reference.tinyModel());
-        List<SafeTensors> files = folder.weights("unet", null);
+        List<TensorFile> files = folder.weights("unet", null);
         try (NDManager m = NDManager.newBaseManager()) {
             Weights unet = new Weights(files, m, DataType.FLOAT32);
             Weights attn = unet.pp("down_blocks").pp(0).pp("attentions").pp(0);
             assertEquals("down_blocks.0.attentions.0.", attn.prefix());
             NDArray w = attn.get("proj_in.weight", 32, 32, 1, 1);
             assertEquals(DataType.FLOAT32, w.getDataType());
-            assertArrayEquals(files.get(0).floats("down_blocks.0.attentions.0.proj_in.weight"), w.toFloatArray());
+            assertArrayEquals(((SafeTensors) files.get(0)).floats("down_blocks.0.attentions.0.proj_in.weight"), w.toFloatArray());
 
             String wrong = assertThrows(ModelException.class, () -> attn.get("proj_in.weight", 32, 32)).getMessage();
             assertTrue(wrong.contains("[32, 32, 1, 1]") && wrong.contains("expected [32, 32]"), wrong);
             String missing = assertThrows(ModelException.class, () -> attn.get("nope.weight")).getMessage();
             assertTrue(missing.contains("down_blocks.0.attentions.0.nope.weight") && missing.contains("missing"), missing);
         } finally {
-            files.forEach(SafeTensors::close);
+            files.forEach(TensorFile::close);
         }
     }
 

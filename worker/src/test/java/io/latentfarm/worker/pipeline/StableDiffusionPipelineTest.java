@@ -95,6 +95,11 @@ class StableDiffusionPipelineTest {
 
     @Test
     void everyPipelineCaseMatchesDiffusers() throws IOException {
+        assertEveryPipelineCase(pipe);
+    }
+
+    /** Every pipeline case of the fixture drawn by {@code pipe} (any form of the fixture's weights). */
+    static void assertEveryPipelineCase(StableDiffusionPipeline pipe) throws IOException {
         SafeTensors ref = Reference.tensors("pipeline");
         for (JsonNode c : Reference.cases("pipeline")) {
             String name = c.get("name").asText();

@@ -42,6 +42,11 @@ public final class Reference {
         return fixtures().resolve("tiny-sd-v1");
     }
 
+    /** tiny-sd-v1's weights as a single-file .safetensors, a .ckpt and a folder of .bin pickles. */
+    public static Path singleFile() {
+        return fixtures().resolve("tiny-sd-v1-single-file");
+    }
+
     public static Path sdV14Configs() {
         return fixtures().resolve("sd-v1-4-configs");
     }

@@ -9,6 +9,7 @@ import io.latentfarm.worker.model.ModelException;
 import io.latentfarm.worker.model.ModelFolder;
 import io.latentfarm.worker.model.SafeTensorDType;
 import io.latentfarm.worker.model.SafeTensors;
+import io.latentfarm.worker.model.TensorFile;
 import io.latentfarm.worker.model.Weights;
 import io.latentfarm.worker.testing.Reference;
 import org.junit.jupiter.api.Test;
@@ -29,7 +30,7 @@ class UNetTest {
         ModelFolder folder = ModelFolder.open(Reference.tinyModel());
         UNetConfig cfg = UNetConfig.fromJson(folder.config("unet"));
         SafeTensors ref = Reference.tensors("unet");
-        List<SafeTensors> files = folder.weights("unet", null);
+        List<TensorFile> files = folder.weights("unet", null);
         List<String> report = new ArrayList<>();
         try (NDManager weights = NDManager.newBaseManager()) {
             UNet2DConditionModel unet = new UNet2DConditionModel(cfg, new Weights(files, weights, DataType.FLOAT32));
@@ -62,7 +63,7 @@ class UNetTest {
                 assertEquals(weightCount, weights.getManagedArrays().size(), name + ": forward created arrays in the weights' manager");
             }
         } finally {
-            files.forEach(SafeTensors::close);
+            files.forEach(TensorFile::close);
         }
         System.out.println("UNetTest worst abs errors:\n  " + String.join("\n  ", report));
     }

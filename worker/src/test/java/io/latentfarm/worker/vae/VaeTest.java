@@ -9,6 +9,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.latentfarm.worker.model.ModelFolder;
 import io.latentfarm.worker.model.SafeTensors;
+import io.latentfarm.worker.model.TensorFile;
 import io.latentfarm.worker.model.Weights;
 import io.latentfarm.worker.testing.Reference;
 import org.junit.jupiter.api.Test;
@@ -40,7 +41,7 @@ class VaeTest {
         ModelFolder folder = ModelFolder.open(Reference.tinyModel());
         VaeConfig cfg = VaeConfig.fromJson(folder.config("vae"));
         SafeTensors ref = Reference.tensors("vae");
-        List<SafeTensors> files = folder.weights("vae", null);
+        List<TensorFile> files = folder.weights("vae", null);
         List<String> report = new ArrayList<>();
         try (NDManager weights = NDManager.newBaseManager()) {
             AutoencoderKL vae = new AutoencoderKL(cfg, new Weights(files, weights, DataType.FLOAT32));
@@ -80,7 +81,7 @@ class VaeTest {
                 }
             }
         } finally {
-            files.forEach(SafeTensors::close);
+            files.forEach(TensorFile::close);
         }
         System.out.println("VaeTest worst abs errors:\n  " + String.join("\n  ", report));
     }
@@ -88,7 +89,7 @@ class VaeTest {
     @Test
     void decodeAndEncodeCloseTheirTemporaries() {
         ModelFolder folder = ModelFolder.open(Reference.tinyModel());
-        List<SafeTensors> files = folder.weights("vae", null);
+        List<TensorFile> files = folder.weights("vae", null);
         try (NDManager weights = NDManager.newBaseManager()) {
             AutoencoderKL vae = new AutoencoderKL(VaeConfig.fromJson(folder.config("vae")),
                     new Weights(files, weights, DataType.FLOAT32));
@@ -110,7 +111,7 @@ class VaeTest {
                         "arrays created in the weights' manager");
             }
         } finally {
-            files.forEach(SafeTensors::close);
+            files.forEach(TensorFile::close);
         }
     }
 
@@ -119,9 +120,9 @@ class VaeTest {
     void legacyAttentionNamesGiveIdenticalOutput(@TempDir Path dir) throws IOException {
         ModelFolder folder = ModelFolder.open(Reference.tinyModel());
         VaeConfig cfg = VaeConfig.fromJson(folder.config("vae"));
-        List<SafeTensors> current = folder.weights("vae", null);
+        List<TensorFile> current = folder.weights("vae", null);
         Path legacyFile = dir.resolve("diffusion_pytorch_model.safetensors");
-        int renamed = rewrite(current.get(0), legacyFile, n -> n
+        int renamed = rewrite((SafeTensors) current.get(0), legacyFile, n -> n
                 .replace(".attentions.0.to_q.", ".attentions.0.query.")
                 .replace(".attentions.0.to_k.", ".attentions.0.key.")
                 .replace(".attentions.0.to_v.", ".attentions.0.value.")
@@ -142,7 +143,7 @@ class VaeTest {
                 assertArrayEquals(ea.logvar().toFloatArray(), eb.logvar().toFloatArray());
             }
         } finally {
-            current.forEach(SafeTensors::close);
+            current.forEach(TensorFile::close);
             legacy.close();
         }
     }
