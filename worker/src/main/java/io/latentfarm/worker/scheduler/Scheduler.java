@@ -1,7 +1,7 @@
 package io.latentfarm.worker.scheduler;
 
 import ai.djl.ndarray.NDArray;
-import io.latentfarm.worker.pipeline.TorchGenerator;
+import io.latentfarm.worker.random.TorchGenerator;
 
 /**
  * A diffusers noise scheduler, driven by step index (PNDM's timestep list repeats a value, so a
