@@ -101,6 +101,9 @@ class CoordinatorTest {
 
             JsonNode manifest = Json.newMapper().readTree(store.get(done.manifestKey()));
             assertEquals("fake-model", manifest.path("model").asText());
+            assertEquals("euler_karras", manifest.path("scheduler").asText(), "the sampler the workers ran");
+            assertEquals("euler_karras", manifest.path("images").get(0).path("scheduler").asText());
+            assertTrue(manifest.path("request").path("scheduler").isMissingNode(), "the request named none");
             assertEquals(4, manifest.path("images").size());
             JsonNode image2 = manifest.path("images").get(2);
             assertEquals(42, image2.path("seed").asLong());

@@ -106,7 +106,7 @@ final class FakeWorker implements AutoCloseable {
         } else {
             store.put(job.objectKey(), Png.encode(imageFor(job.index(), job.width(), job.height())), "image/png");
             result = RenderResult.rendered(job, "fake", "fake-model", new RenderResult.Timings(0, 1, 1, 1, 3),
-                    warningsFor(job.index()));
+                    warningsFor(job.index())).withScheduler("euler_karras"); // the model's own, as a worker reports it
         }
         producer.send(new ProducerRecord<>(topics.results(), job.batchId(), Json.toBytes(result)));
     }
