@@ -20,7 +20,7 @@ public interface Scheduler extends AutoCloseable {
     /** The values the UNet gets, one per step (fractional for the sigma-based schedulers). */
     double[] timesteps();
 
-    /** Number of steps ({@code timesteps().length}); PNDM makes one more than asked for. */
+    /** Model calls ({@code timesteps().length}): PNDM makes one more than the steps asked for, Heun and DPM2 2n - 1. */
     default int numSteps() {
         return timesteps().length;
     }
