@@ -106,6 +106,9 @@ class CoordinatorTest {
 
             JsonNode manifest = Json.newMapper().readTree(store.get(done.manifestKey()));
             assertEquals("fake-model", manifest.path("model").asText());
+            assertEquals("euler_karras", manifest.path("scheduler").asText(), "the sampler the workers ran");
+            assertEquals("euler_karras", manifest.path("images").get(0).path("scheduler").asText());
+            assertTrue(manifest.path("request").path("scheduler").isMissingNode(), "the request named none");
             assertEquals(4, manifest.path("images").size());
             JsonNode image2 = manifest.path("images").get(2);
             assertEquals(42, image2.path("seed").asLong());
@@ -153,11 +156,12 @@ class CoordinatorTest {
     }
 
     @Test
-    void failedJobsAreRetriedThenDeadLettered() throws Exception {
+    void failedJobsAreRetriedThenDeadLetteredAndPermanentFailuresAtOnce() throws Exception {
         String prefix = "t3.";
         Topics topics = new Topics(prefix);
         Predicate<RenderJob> fail = j -> j.batchId().equals("b-doomed") && j.index() == 1
-                || j.batchId().equals("b-flaky") && j.index() == 3 && j.attempt() == 1;
+                || j.batchId().equals("b-flaky") && j.index() == 3 && j.attempt() == 1
+                || j.batchId().equals("b-invalid") && j.index() == 2;
         try (Coordinator coordinator = new Coordinator(withGroup(settings(prefix), prefix).withMaxAttempts(2), store).start();
              FakeWorker worker = new FakeWorker(kafka.bootstrapServers(), topics, store, fail, j -> false);
              BatchClient client = new BatchClient(kafka.bootstrapServers(), topics)) {
@@ -167,11 +171,18 @@ class CoordinatorTest {
             BatchEvent doomed = awaitFinal(client, "b-doomed", new ArrayList<>());
             assertEquals(BatchEvent.Type.FAILED, doomed.type());
             assertTrue(doomed.reason().contains("image 1 failed after 2 attempts: simulated failure"), doomed.reason());
+            client.submit(request("b-invalid"));
+            BatchEvent invalid = awaitFinal(client, "b-invalid", new ArrayList<>());
+            assertEquals(BatchEvent.Type.FAILED, invalid.type());
+            assertTrue(invalid.reason().endsWith("image 2 failed: simulated failure"), "no retry: " + invalid.reason());
             List<ConsumerRecord<String, byte[]>> dlq = readAll(topics.jobsDlq(), true);
-            assertEquals(1, dlq.size());
+            assertEquals(2, dlq.size());
             RenderJob dead = Json.renderJob(dlq.get(0).value());
             assertEquals("b-doomed/0001", dead.jobId());
             assertEquals(2, dead.attempt());
+            RenderJob permanent = Json.renderJob(dlq.get(1).value());
+            assertEquals("b-invalid/0002", permanent.jobId());
+            assertEquals(1, permanent.attempt(), "a permanent failure is not retried");
         }
     }
 

@@ -100,10 +100,13 @@ final class FakeWorker implements AutoCloseable {
         RenderResult result;
         if (fail) {
             result = RenderResult.failed(job, "fake", "simulated failure");
+            if (job.batchId().startsWith("b-invalid")) {
+                result = result.asPermanent(); // as a worker reports a job no retry can change
+            }
         } else {
             store.put(job.objectKey(), Png.encode(imageFor(job.index(), job.width(), job.height())), "image/png");
             result = RenderResult.rendered(job, "fake", "fake-model", new RenderResult.Timings(0, 1, 1, 1, 3),
-                    warningsFor(job.index()));
+                    warningsFor(job.index())).withScheduler("euler_karras"); // the model's own, as a worker reports it
         }
         producer.send(new ProducerRecord<>(topics.results(), job.batchId(), Json.toBytes(result)));
     }

@@ -8,7 +8,7 @@ import java.util.List;
  * {@code seed}.
  *
  * @param guidance classifier-free guidance scale; <= 1 skips the unconditional pass
- * @param scheduler pndm, ddim, lms, euler, euler_a or dpmpp_2m; null keeps the model folder's own
+ * @param scheduler a sampler short name (common's SchedulerRegistry); null keeps the model folder's own
  */
 public record GenerationRequest(List<String> prompts, String negativePrompt, int imagesPerPrompt,
                                 int steps, double guidance, long seed, int width, int height,

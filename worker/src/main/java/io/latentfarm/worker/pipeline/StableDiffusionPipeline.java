@@ -11,6 +11,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import io.latentfarm.worker.model.ModelFolder;
 import io.latentfarm.worker.model.ModelFiles;
 import io.latentfarm.worker.model.Weights;
+import io.latentfarm.worker.random.TorchGenerator;
 import io.latentfarm.worker.scheduler.Scheduler;
 import io.latentfarm.worker.scheduler.SchedulerFactory;
 import io.latentfarm.worker.text.ClipTextConfig;

@@ -3,7 +3,7 @@ package io.latentfarm.worker.scheduler;
 import ai.djl.ndarray.NDArray;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import io.latentfarm.worker.pipeline.TorchGenerator;
+import io.latentfarm.worker.random.TorchGenerator;
 
 import java.util.Map;
 

@@ -347,7 +347,7 @@ final class NoiseSchedule {
     }
 
     /** One noise-drawing helper for every scheduler: noise of {@code like}'s shape from the job's generator. */
-    static ai.djl.ndarray.NDArray noise(StepScope s, io.latentfarm.worker.pipeline.TorchGenerator generator,
+    static ai.djl.ndarray.NDArray noise(StepScope s, io.latentfarm.worker.random.TorchGenerator generator,
                                         ai.djl.ndarray.NDArray like, String who) {
         if (generator == null) throw new IllegalArgumentException(who + " draws noise: it needs the job's generator");
         return generator.randn(s.manager(), like.getShape());

@@ -1,7 +1,7 @@
 package io.latentfarm.worker.scheduler;
 
 import ai.djl.ndarray.NDArray;
-import io.latentfarm.worker.pipeline.TorchGenerator;
+import io.latentfarm.worker.random.TorchGenerator;
 
 /**
  * A diffusers noise scheduler, driven by step index (PNDM's timestep list repeats a value, so a
@@ -20,7 +20,7 @@ public interface Scheduler extends AutoCloseable {
     /** The values the UNet gets, one per step (fractional for the sigma-based schedulers). */
     double[] timesteps();
 
-    /** Number of steps ({@code timesteps().length}); PNDM makes one more than asked for. */
+    /** Model calls ({@code timesteps().length}): PNDM makes one more than the steps asked for, Heun and DPM2 2n - 1. */
     default int numSteps() {
         return timesteps().length;
     }

@@ -9,7 +9,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.latentfarm.common.SchedulerRegistry;
 import io.latentfarm.worker.model.Configs;
 import io.latentfarm.worker.model.SafeTensors;
-import io.latentfarm.worker.pipeline.TorchGenerator;
+import io.latentfarm.worker.random.TorchGenerator;
 import io.latentfarm.worker.testing.Reference;
 import org.junit.jupiter.api.Test;
 

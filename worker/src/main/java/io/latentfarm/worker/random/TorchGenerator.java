@@ -1,4 +1,4 @@
-package io.latentfarm.worker.pipeline;
+package io.latentfarm.worker.random;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
