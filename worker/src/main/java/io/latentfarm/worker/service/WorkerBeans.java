@@ -57,11 +57,19 @@ class WorkerBeans {
             throw new IllegalArgumentException("latentfarm.worker.model: not set; give LATENTFARM_WORKER_MODEL or"
                     + " --model with a diffusers Stable Diffusion v1 folder, a repo id or a checkpoint file");
         }
-        // resolved at start: a model that cannot be found is a one-line error, not a worker that never loads
-        ModelFiles files = ModelFiles.resolve(model, blank(revision) ? null : revision,
-                blank(config) ? null : Path.of(config), blank(hfCache) ? null : Path.of(hfCache));
         PipelineOptions options = PipelineOptions.auto(blank(variant) ? null : variant);
         String id = blank(modelId) ? null : modelId;
+        ModelFiles files;
+        try {
+            files = ModelFiles.resolve(model, blank(revision) ? null : revision,
+                    blank(config) ? null : Path.of(config), blank(hfCache) ? null : Path.of(hfCache));
+        } catch (RuntimeException e) {
+            // a model that cannot be found is a failed load: health says DOWN and why
+            String label = model.matches("[\\w.-]+/[\\w.-]+") ? model : String.valueOf(Path.of(model).getFileName());
+            return ModelLoad.start(PipelineRenderer.modelId(label, id), PipelineRenderer.device(options), () -> {
+                throw e;
+            });
+        }
         return ModelLoad.start(PipelineRenderer.modelId(files.label(), id), PipelineRenderer.device(options),
                 () -> PipelineRenderer.load(files, options, id));
     }
