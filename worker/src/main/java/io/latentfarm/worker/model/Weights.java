@@ -15,6 +15,10 @@ import java.util.List;
  * for {@code vb.pp("down_blocks").pp(1).get("attentions.0.proj_in.weight", 320, 320, 1, 1)} and the
  * name it asks for is the diffusers parameter name. Tensors are created on the manager's device in
  * {@link #dtype()}; F16/BF16 storage is widened when the compute type is float32.
+ *
+ * <p>Built with {@code DataType.BFLOAT16}, the view is mixed precision: {@link #dtype()} is float32
+ * (norms, embeddings, activations) and {@link #bf16()} tells convolutions, linear layers and
+ * attention to hold their weights and run their math in bf16.
  */
 public final class Weights {
 
@@ -29,25 +33,34 @@ public final class Weights {
     private final String prefix;
     private final NDManager manager;
     private final DataType dtype;
+    private final boolean bf16;
 
+    /** @param dtype FLOAT32, FLOAT16, or BFLOAT16 for the mixed bf16/float32 split */
     public Weights(List<SafeTensors> files, NDManager manager, DataType dtype) {
-        this(new FileSource(files), "", manager, dtype);
+        this(new FileSource(files), manager, dtype);
     }
 
+    /** @param dtype FLOAT32, FLOAT16, or BFLOAT16 for the mixed bf16/float32 split */
     public Weights(Source source, NDManager manager, DataType dtype) {
-        this(source, "", manager, dtype);
+        this(source, "", manager, dtype == DataType.BFLOAT16 ? DataType.FLOAT32 : dtype, dtype == DataType.BFLOAT16);
     }
 
-    private Weights(Source source, String prefix, NDManager manager, DataType dtype) {
+    private Weights(Source source, String prefix, NDManager manager, DataType dtype, boolean bf16) {
         this.source = source;
         this.prefix = prefix;
         this.manager = manager;
         this.dtype = dtype;
+        this.bf16 = bf16;
     }
 
     /** The view one level down: {@code pp("mid_block")}, then {@code pp(0)}. */
     public Weights pp(String name) {
-        return new Weights(source, prefix + name + ".", manager, dtype);
+        return new Weights(source, prefix + name + ".", manager, dtype, bf16);
+    }
+
+    /** This view with every layer in {@link #dtype()}: for the parts the mixed split keeps in float32. */
+    public Weights withoutBf16() {
+        return new Weights(source, prefix, manager, dtype, false);
     }
 
     public Weights pp(int index) {
@@ -58,8 +71,14 @@ public final class Weights {
         return manager;
     }
 
+    /** The dtype of the tensors {@link #get} returns and of the activations. */
     public DataType dtype() {
         return dtype;
+    }
+
+    /** Whether convolutions, linear layers and attention hold bf16 weights and compute in bf16. */
+    public boolean bf16() {
+        return bf16;
     }
 
     public String prefix() {

@@ -43,6 +43,8 @@ public final class StableDiffusionPipeline implements AutoCloseable {
     private final UNet2DConditionModel unet;
     private final AutoencoderKL vae;
     private final VaeConfig vaeConfig;
+    /** fp16 pipelines may decode in float32 (force_upcast); bf16 ones run the VAE mixed like the UNet */
+    private final DataType vaeDType;
     private final JsonNode schedulerConfig;
 
     private StableDiffusionPipeline(ModelFolder folder, PipelineOptions options) {
@@ -51,11 +53,13 @@ public final class StableDiffusionPipeline implements AutoCloseable {
         this.manager = NDManager.newBaseManager(options.device());
         try {
             this.tokenizer = ClipTokenizer.load(folder.component("tokenizer"));
-            this.textEncoder = new ClipTextModel(weights("text_encoder"),
+            this.textEncoder = new ClipTextModel(weights("text_encoder", options.dtype()),
                     ClipTextConfig.from(folder.config("text_encoder")));
-            this.unet = new UNet2DConditionModel(UNetConfig.fromJson(folder.config("unet")), weights("unet"));
+            this.unet = new UNet2DConditionModel(UNetConfig.fromJson(folder.config("unet")),
+                    weights("unet", options.dtype()));
             this.vaeConfig = VaeConfig.fromJson(folder.config("vae"));
-            this.vae = new AutoencoderKL(vaeConfig, weights("vae"));
+            this.vaeDType = options.vaeDType(vaeConfig.forceUpcast());
+            this.vae = new AutoencoderKL(vaeConfig, weights("vae", vaeDType));
             this.schedulerConfig = folder.config("scheduler");
         } catch (RuntimeException e) {
             close();
@@ -67,10 +71,10 @@ public final class StableDiffusionPipeline implements AutoCloseable {
         return new StableDiffusionPipeline(ModelFolder.open(modelDir), options);
     }
 
-    private Weights weights(String component) {
+    private Weights weights(String component, DataType dtype) {
         List<SafeTensors> files = folder.weights(component, options.variant());
         openFiles.addAll(files);
-        return new Weights(files, manager, options.dtype());
+        return new Weights(files, manager, dtype);
     }
 
     public ModelFolder folder() {
@@ -187,7 +191,7 @@ public final class StableDiffusionPipeline implements AutoCloseable {
                     NDArray modelInput = cfg ? NDArrays.concat(new NDList(latents, latents)) : latents;
                     modelInput = scheduler.scaleModelInput(modelInput, i);
                     NDArray t = step.full(new Shape(modelInput.getShape().get(0)), (float) timesteps[i]);
-                    NDArray noisePred = unet.forward(toCompute(modelInput), toCompute(t), embeddings);
+                    NDArray noisePred = unet.forward(toCompute(modelInput), t, embeddings);
                     if (noisePred.getDataType() != DataType.FLOAT32) {
                         noisePred = noisePred.toType(DataType.FLOAT32, false);
                     }
@@ -211,8 +215,13 @@ public final class StableDiffusionPipeline implements AutoCloseable {
         }
     }
 
+    /** x in the UNet's activation dtype (float32 latents stay float32 for fp32 and bf16). */
     private NDArray toCompute(NDArray x) {
-        return x.getDataType() == options.dtype() ? x : x.toType(options.dtype(), false);
+        return toType(x, options.activationDType());
+    }
+
+    private static NDArray toType(NDArray x, DataType dtype) {
+        return x.getDataType() == dtype ? x : x.toType(dtype, false);
     }
 
     private int unetInChannels() {
@@ -263,7 +272,8 @@ public final class StableDiffusionPipeline implements AutoCloseable {
         try (NDManager sub = job.newSubManager()) {
             NDArray z = latents.get(new NDIndex("{}:{}", row, row + 1));
             z.attach(sub);
-            NDArray scaled = toCompute(z.div((float) vaeConfig.scalingFactor()));
+            NDArray scaled = toType(z.div((float) vaeConfig.scalingFactor()),
+                    vaeDType == DataType.BFLOAT16 ? DataType.FLOAT32 : vaeDType);
             NDArray image = vae.decode(scaled);
             if (image.getDataType() != DataType.FLOAT32) image = image.toType(DataType.FLOAT32, false);
             image.attach(sub);
