@@ -64,14 +64,25 @@ final class TorchScript {
     /**
      * Runs {@code method} on tensors; the result lands in the first input's manager. Outside
      * inference mode (autograd records nothing: no input requires grad), so that the result is an
-     * ordinary tensor later in-place ops may update. Inputs must be unnamed: DJL reads dotted
-     * names as dictionary keys.
+     * ordinary tensor later in-place ops may update.
      */
     NDArray call(String method, NDArray... inputs) {
         NDList list = new NDList(inputs.length + 1);
-        for (NDArray x : inputs) list.add(x);
+        // DJL reads a dotted array name (a weight's) as a dictionary key: pass the arrays unnamed
+        String[] names = new String[inputs.length];
+        for (int i = 0; i < inputs.length; i++) {
+            names[i] = inputs[i].getName();
+            if (names[i] != null) inputs[i].setName(null);
+            list.add(inputs[i]);
+        }
         list.add(methodMarker(method));
-        return IValueUtils.forward(block, list, true).singletonOrThrow();
+        try {
+            return IValueUtils.forward(block, list, true).singletonOrThrow();
+        } finally {
+            for (int i = 0; i < inputs.length; i++) {
+                if (names[i] != null) inputs[i].setName(names[i]);
+            }
+        }
     }
 
     /** An array whose name tells DJL which method to run; DJL does not pass it to the method. */
