@@ -77,6 +77,9 @@ public final class GenerateCommand implements Callable<Integer> {
     @Option(names = "--out", required = true, description = "Output folder.")
     Path out;
 
+    @picocli.CommandLine.Mixin
+    ComputeOptions compute;
+
     @Override
     public Integer call() throws IOException {
         if ((rows == null) != (cols == null)) {
@@ -98,12 +101,13 @@ public final class GenerateCommand implements Callable<Integer> {
         if (!Files.isDirectory(model)) {
             throw new IllegalArgumentException("--model: " + model + " is not a folder");
         }
+        PipelineOptions options = compute.resolve(variant);
         if (randomSeed) {
             out().println("seed: " + s);
         }
         Files.createDirectories(out);
         List<RgbImage> images = new ArrayList<>();
-        try (StableDiffusionPipeline pipe = StableDiffusionPipeline.load(model, PipelineOptions.auto(variant));
+        try (StableDiffusionPipeline pipe = StableDiffusionPipeline.load(model, options);
              ProgressBar bar = ProgressBar.forTerminal("denoising")) {
             String schedulerName = scheduler != null ? scheduler : pipe.defaultSchedulerName();
             int[] all = new int[request.batchSize()];
@@ -115,7 +119,8 @@ public final class GenerateCommand implements Callable<Integer> {
                 RgbImage img = new RgbImage(r.width(), r.height(), r.rgb());
                 images.add(img);
                 GenerationParameters params = new GenerationParameters(request.promptOf(r.index()), negativePrompt,
-                        steps, schedulerName, guidance, s, width, height, modelLabel(), request.batchSize(), r.index());
+                        steps, schedulerName, guidance, s, width, height, modelLabel(), request.batchSize(), r.index(),
+                        options.deviceName(), options.dtypeName());
                 Path file = out.resolve(String.format("%04d.png", r.index()));
                 Files.write(file, Png.encode(img, params));
                 out().println("wrote " + file);

@@ -61,6 +61,9 @@ final class LocalCommand implements Callable<Integer> {
     @Option(names = "--variant", description = "Weights variant, e.g. fp16.")
     String variant;
 
+    @Mixin
+    ComputeOptions compute;
+
     @Option(names = "--out", required = true, paramLabel = "DIR", description = "Where to write 0000.png ..., grid.png, manifest.json.")
     Path out;
 
@@ -89,6 +92,7 @@ final class LocalCommand implements Callable<Integer> {
         if (req.batchId() == null) {
             req = req.withBatchId(BatchIds.newId());
         }
+        PipelineOptions options = compute.resolve(variant);
         boolean temporary = data == null;
         Path dataDir = temporary ? Files.createTempDirectory("latentfarm-local") : data.toAbsolutePath();
         Deque<AutoCloseable> running = new ArrayDeque<>();
@@ -114,7 +118,7 @@ final class LocalCommand implements Callable<Integer> {
                 stdout.println("model: " + modelDir);
             }
             stdout.flush();
-            PipelineRenderer renderer = push(running, PipelineRenderer.load(modelDir, PipelineOptions.auto(variant), null));
+            PipelineRenderer renderer = push(running, PipelineRenderer.load(modelDir, options, null));
 
             Topics topics = Topics.defaults();
             push(running, new Coordinator(CoordinatorSettings.defaults(kafka.bootstrapServers())

@@ -42,10 +42,16 @@ public record BatchState(int schemaVersion, String batchId, Status status, Rende
      * (null when none, and in states written before images had them).
      */
     public record Image(String objectKey, String workerId, int attempt, String model, RenderResult.Timings timings,
-                        long receivedAt, List<String> warnings) {
+                        long receivedAt, List<String> warnings, String device, String dtype) {
 
         public Image {
             warnings = warnings == null || warnings.isEmpty() ? null : List.copyOf(warnings);
+        }
+
+        /** An image without device and dtype (states written before they existed). */
+        public Image(String objectKey, String workerId, int attempt, String model, RenderResult.Timings timings,
+                     long receivedAt, List<String> warnings) {
+            this(objectKey, workerId, attempt, model, timings, receivedAt, warnings, null, null);
         }
     }
 

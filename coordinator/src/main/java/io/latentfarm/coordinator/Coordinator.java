@@ -487,7 +487,7 @@ public final class Coordinator implements AutoCloseable {
                         result.jobId(), result.objectKey(), expectedKey);
             }
             state = state.withImage(index, new BatchState.Image(expectedKey, result.workerId(), result.attempt(),
-                    result.model(), result.timings(), now, result.warnings()), now);
+                    result.model(), result.timings(), now, result.warnings(), result.device(), result.dtype()), now);
             if (state.done() == state.total()) {
                 state = complete(tx, state, now);
             } else {

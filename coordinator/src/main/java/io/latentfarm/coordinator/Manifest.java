@@ -33,7 +33,8 @@ public record Manifest(String batchId, String model, String acceptedAt, String c
      * @param sliceIndex which of them is this one's
      */
     public record Image(int index, String key, String prompt, long seed, int batchSize, int sliceIndex,
-                        String workerId, int attempt, RenderResult.Timings timings, List<String> warnings) {
+                        String workerId, int attempt, RenderResult.Timings timings, List<String> warnings,
+                        String device, String dtype) {
     }
 
     static Manifest of(BatchState state) {
@@ -45,7 +46,8 @@ public record Manifest(String batchId, String model, String acceptedAt, String c
             BatchState.Image image = state.images().get(i);
             RenderJob job = RenderJob.forImage(request, i, image.objectKey());
             images.add(new Image(i, image.objectKey(), job.prompt(), job.generatorSeed(), job.batchSize(),
-                    job.sliceIndex(), image.workerId(), image.attempt(), image.timings(), image.warnings()));
+                    job.sliceIndex(), image.workerId(), image.attempt(), image.timings(), image.warnings(),
+                    image.device(), image.dtype()));
             if (image.model() != null) {
                 models.add(image.model());
             }

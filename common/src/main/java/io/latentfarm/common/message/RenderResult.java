@@ -18,9 +18,13 @@ import java.util.Objects;
  * @param warnings  what the user should know about how the job was read, one line each naming the
  *                  field (e.g. {@code prompt: 85 CLIP tokens, truncated to 77}); null when none,
  *                  and absent from results written before it existed
+ * @param device    where the image was computed ({@code cpu}, {@code cuda:0}); null in results
+ *                  written before it existed
+ * @param dtype     the precision it was computed in ({@code fp32}, {@code fp16}, {@code bf16}); null
+ *                  in results written before it existed
  */
 @JsonPropertyOrder({"schemaVersion", "batchId", "index", "jobId", "status", "objectKey", "reason",
-        "workerId", "timings", "attempt", "model", "warnings"})
+        "workerId", "timings", "attempt", "model", "warnings", "device", "dtype"})
 public record RenderResult(
         int schemaVersion,
         String batchId,
@@ -33,7 +37,9 @@ public record RenderResult(
         Timings timings,
         int attempt,
         String model,
-        List<String> warnings) implements Message {
+        List<String> warnings,
+        String device,
+        String dtype) implements Message {
 
     public enum Status {
         @JsonProperty("rendered") RENDERED,
@@ -54,6 +60,14 @@ public record RenderResult(
         warnings = warnings == null || warnings.isEmpty() ? null : List.copyOf(warnings);
     }
 
+    /** A result without device and dtype (as written before they existed). */
+    public RenderResult(int schemaVersion, String batchId, int index, String jobId, Status status, String objectKey,
+                        String reason, String workerId, Timings timings, int attempt, String model,
+                        List<String> warnings) {
+        this(schemaVersion, batchId, index, jobId, status, objectKey, reason, workerId, timings, attempt, model,
+                warnings, null, null);
+    }
+
     public static RenderResult rendered(RenderJob job, String workerId, Timings timings) {
         return rendered(job, workerId, job.model(), timings);
     }
@@ -65,8 +79,14 @@ public record RenderResult(
     /** @param warnings one line each, naming the field; null or empty: none */
     public static RenderResult rendered(RenderJob job, String workerId, String model, Timings timings,
                                         List<String> warnings) {
+        return rendered(job, workerId, model, timings, warnings, null, null);
+    }
+
+    /** @param device where it was computed (cpu, cuda:0); @param dtype in which precision (fp32, fp16, bf16) */
+    public static RenderResult rendered(RenderJob job, String workerId, String model, Timings timings,
+                                        List<String> warnings, String device, String dtype) {
         return new RenderResult(SCHEMA_VERSION, job.batchId(), job.index(), job.jobId(), Status.RENDERED,
-                job.objectKey(), null, workerId, timings, job.attempt(), model, warnings);
+                job.objectKey(), null, workerId, timings, job.attempt(), model, warnings, device, dtype);
     }
 
     public static RenderResult failed(RenderJob job, String workerId, String reason) {

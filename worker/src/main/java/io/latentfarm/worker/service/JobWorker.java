@@ -175,7 +175,7 @@ public final class JobWorker implements AutoCloseable {
     }
 
     public WorkerStatus status() {
-        return new WorkerStatus(settings.workerId(), true, renderer.modelId(), renderer.device(),
+        return new WorkerStatus(settings.workerId(), true, renderer.modelId(), renderer.device(), renderer.dtype(),
                 running, currentJob.get(), rendered.get(), failed.get(), skipped.get());
     }
 
@@ -457,7 +457,8 @@ public final class JobWorker implements AutoCloseable {
                 continue;
             }
             long encodeStart = System.nanoTime();
-            byte[] png = Png.encode(new RgbImage(image.width(), image.height(), image.rgb()), parameters(job, model));
+            byte[] png = Png.encode(new RgbImage(image.width(), image.height(), image.rgb()), parameters(job, model)
+                    .withCompute(renderer.device(), renderer.dtype()));
             long uploadStart = System.nanoTime();
             store.put(job.objectKey(), png, "image/png");
             long uploaded = System.nanoTime();
@@ -467,7 +468,8 @@ public final class JobWorker implements AutoCloseable {
                     ms(rendered - lastStep[0]) + ms(uploadStart - encodeStart), ms(uploaded - uploadStart),
                     ms(uploaded - start));
             send(new ProducerRecord<>(topics.results(), job.batchId(),
-                    Json.toBytes(RenderResult.rendered(job, settings.workerId(), model, timings, warnings(job)))));
+                    Json.toBytes(RenderResult.rendered(job, settings.workerId(), model, timings, warnings(job),
+                            renderer.device(), renderer.dtype()))));
             this.rendered.incrementAndGet();
             LOG.info("worker {}: rendered {} in {} ms", settings.workerId(), job.jobId(), ms(uploaded - start));
         }

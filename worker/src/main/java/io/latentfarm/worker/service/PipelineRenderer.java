@@ -68,7 +68,12 @@ public final class PipelineRenderer implements ImageRenderer {
 
     @Override
     public String device() {
-        return pipeline.options().device().toString() + " " + pipeline.options().dtype().toString().toLowerCase();
+        return pipeline.options().deviceName();
+    }
+
+    @Override
+    public String dtype() {
+        return pipeline.options().dtypeName();
     }
 
     public StableDiffusionPipeline pipeline() {

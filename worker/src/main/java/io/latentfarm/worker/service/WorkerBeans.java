@@ -41,9 +41,16 @@ class WorkerBeans {
     @Bean(preDestroy = "close")
     ImageRenderer renderer(@Value("${latentfarm.worker.model}") String model,
                            @Nullable @Value("${latentfarm.worker.model-id:}") String modelId,
-                           @Nullable @Value("${latentfarm.worker.variant:}") String variant) {
-        return PipelineRenderer.load(Path.of(model), PipelineOptions.auto(blank(variant) ? null : variant),
-                blank(modelId) ? null : modelId);
+                           @Nullable @Value("${latentfarm.worker.variant:}") String variant,
+                           @Nullable @Value("${latentfarm.worker.device:auto}") String device,
+                           @Nullable @Value("${latentfarm.worker.dtype:auto}") String dtype) {
+        PipelineOptions options;
+        try {
+            options = PipelineOptions.resolve(device, dtype, blank(variant) ? null : variant);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("latentfarm.worker." + e.getMessage(), e);
+        }
+        return PipelineRenderer.load(Path.of(model), options, blank(modelId) ? null : modelId);
     }
 
     @Context

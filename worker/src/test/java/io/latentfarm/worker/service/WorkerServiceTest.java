@@ -35,14 +35,17 @@ class WorkerServiceTest {
                      "latentfarm.s3.access-key", s3.accessKey(),
                      "latentfarm.s3.secret-key", s3.secretKey(),
                      "latentfarm.worker.model", model.toString(),
-                     "latentfarm.worker.worker-id", "svc-worker"), "worker")) {
+                     "latentfarm.worker.worker-id", "svc-worker",
+                     "latentfarm.worker.device", "cpu",
+                     "latentfarm.worker.dtype", "bf16"), "worker")) {
             HttpResponse<String> health = HttpClient.newHttpClient().send(
                     HttpRequest.newBuilder(server.getURI().resolve("/health")).build(), HttpResponse.BodyHandlers.ofString());
             assertEquals(200, health.statusCode(), health.body());
             JsonNode worker = Json.newMapper().readTree(health.body()).path("details").path("worker").path("details");
             assertTrue(worker.path("modelLoaded").asBoolean(), health.body());
             assertEquals("tiny-sd-v1", worker.path("model").asText(), health.body());
-            assertTrue(worker.path("device").asText().startsWith("cpu"), health.body());
+            assertEquals("cpu", worker.path("device").asText(), health.body());
+            assertEquals("bf16", worker.path("dtype").asText(), health.body());
             assertEquals("svc-worker", worker.path("workerId").asText(), health.body());
         }
     }
