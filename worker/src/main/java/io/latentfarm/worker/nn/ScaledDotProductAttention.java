@@ -30,8 +30,8 @@ public final class ScaledDotProductAttention {
     }
 
     /**
-     * @param bf16 float32 q, k, v whose attention math may run in bf16 ({@link Bf16Ops#attend});
-     *     with a mask or another scale it runs in float32
+     * @param bf16 float32 q, k, v whose attention math may run in bf16 ({@link Bf16Ops#attend}) where
+     *     that pays ({@link Bf16Ops#attentionInBf16}); with a mask or another scale it runs in float32
      */
     public static NDArray attend(NDArray q, NDArray k, NDArray v, float scale, NDArray mask, boolean bf16) {
         if (FlopCounter.active()) {
@@ -39,7 +39,7 @@ public final class ScaledDotProductAttention {
             FlopCounter.add(4L * q.getShape().get(0) * q.getShape().get(1) * k.getShape().get(1) * q.getShape().get(2));
         }
         boolean plain = mask == null && isDefaultScale(scale, q);
-        if (bf16 && plain) {
+        if (bf16 && plain && Bf16Ops.attentionInBf16(q.getDevice())) {
             return Bf16Ops.attend(q, k, v);
         }
         ai.djl.nn.Block fused = plain ? FusedAttention.block() : null;

@@ -4,9 +4,8 @@ import ai.djl.Device;
 import ai.djl.engine.Engine;
 import ai.djl.ndarray.types.DataType;
 
-import java.io.IOException;
-import java.nio.file.Files;
-import java.nio.file.Path;
+import io.latentfarm.worker.nn.CpuFeatures;
+
 import java.util.Locale;
 
 /**
@@ -57,7 +56,7 @@ public record PipelineOptions(Device device, DataType dtype, String variant, Boo
         boolean gpu = d.isGpu();
         DataType type = switch (t) {
             case "auto" -> gpu ? DataType.FLOAT16 : DataType.FLOAT32;
-            case "auto-bf16" -> gpu ? DataType.FLOAT16 : cpuHasBf16() ? DataType.BFLOAT16 : DataType.FLOAT32;
+            case "auto-bf16" -> gpu ? DataType.FLOAT16 : CpuFeatures.hasBf16() ? DataType.BFLOAT16 : DataType.FLOAT32;
             case "fp32", "float32" -> DataType.FLOAT32;
             case "fp16", "float16" -> DataType.FLOAT16;
             case "bf16", "bfloat16" -> DataType.BFLOAT16;
@@ -87,31 +86,6 @@ public record PipelineOptions(Device device, DataType dtype, String variant, Boo
         throw new IllegalArgumentException("device: '" + s + "' is not one of auto, cpu, cuda, cuda:N");
     }
 
-    /** Whether this CPU has bf16 matrix instructions (AMX-BF16 or AVX512-BF16), from /proc/cpuinfo. */
-    public static boolean cpuHasBf16() {
-        return cpuFlagsHaveBf16(cpuFlags());
-    }
-
-    static boolean cpuFlagsHaveBf16(String flags) {
-        for (String f : flags.split("\\s+")) {
-            if (f.equals("amx_bf16") || f.equals("avx512_bf16")) return true;
-        }
-        return false;
-    }
-
-    private static String cpuFlags() {
-        Path info = Path.of("/proc/cpuinfo");
-        try {
-            if (!Files.isReadable(info)) return "";
-            for (String line : Files.readAllLines(info)) {
-                if (line.startsWith("flags")) return line.substring(line.indexOf(':') + 1);
-            }
-        } catch (IOException e) {
-            return "";
-        }
-        return "";
-    }
-
     public PipelineOptions withVariant(String v) {
         return new PipelineOptions(device, dtype, v, upcastVae);
     }
@@ -122,7 +96,12 @@ public record PipelineOptions(Device device, DataType dtype, String variant, Boo
 
     /** The dtype of activations between layers: float32 in the mixed bf16 mode, else {@link #dtype()}. */
     public DataType activationDType() {
-        return dtype == DataType.BFLOAT16 ? DataType.FLOAT32 : dtype;
+        return activationDType(dtype);
+    }
+
+    /** The activation dtype of layers built with weights of {@code weights} dtype. */
+    public static DataType activationDType(DataType weights) {
+        return weights == DataType.BFLOAT16 ? DataType.FLOAT32 : weights;
     }
 
     /** The VAE's weights dtype: float32 for fp16 when the setting or the VAE config's force_upcast asks. */

@@ -272,8 +272,7 @@ public final class StableDiffusionPipeline implements AutoCloseable {
         try (NDManager sub = job.newSubManager()) {
             NDArray z = latents.get(new NDIndex("{}:{}", row, row + 1));
             z.attach(sub);
-            NDArray scaled = toType(z.div((float) vaeConfig.scalingFactor()),
-                    vaeDType == DataType.BFLOAT16 ? DataType.FLOAT32 : vaeDType);
+            NDArray scaled = toType(z.div((float) vaeConfig.scalingFactor()), PipelineOptions.activationDType(vaeDType));
             NDArray image = vae.decode(scaled);
             if (image.getDataType() != DataType.FLOAT32) image = image.toType(DataType.FLOAT32, false);
             image.attach(sub);

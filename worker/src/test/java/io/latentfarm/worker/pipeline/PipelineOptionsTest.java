@@ -3,6 +3,7 @@ package io.latentfarm.worker.pipeline;
 import ai.djl.Device;
 import ai.djl.engine.Engine;
 import ai.djl.ndarray.types.DataType;
+import io.latentfarm.worker.nn.CpuFeatures;
 import org.junit.jupiter.api.Test;
 
 import static org.junit.jupiter.api.Assertions.*;
@@ -22,15 +23,15 @@ class PipelineOptionsTest {
         boolean gpu = Engine.getInstance().getGpuCount() > 0;
         assertEquals(gpu ? DataType.FLOAT16 : DataType.FLOAT32, PipelineOptions.resolve("auto", "auto", null).dtype());
         DataType autoBf16 = PipelineOptions.resolve("cpu", "auto-bf16", null).dtype();
-        assertEquals(PipelineOptions.cpuHasBf16() ? DataType.BFLOAT16 : DataType.FLOAT32, autoBf16);
+        assertEquals(CpuFeatures.hasBf16() ? DataType.BFLOAT16 : DataType.FLOAT32, autoBf16);
     }
 
     @Test
     void autoBf16LooksForAmxOrAvx512Bf16() {
-        assertTrue(PipelineOptions.cpuFlagsHaveBf16(" fpu avx512f avx512_bf16 avx512vl"));
-        assertTrue(PipelineOptions.cpuFlagsHaveBf16("amx_bf16 amx_tile amx_int8"));
-        assertFalse(PipelineOptions.cpuFlagsHaveBf16("fpu avx2 avx512f avx512_fp16"));
-        assertFalse(PipelineOptions.cpuFlagsHaveBf16(""));
+        assertTrue(CpuFeatures.hasBf16(CpuFeatures.parse(" fpu avx512f avx512_bf16 avx512vl")));
+        assertTrue(CpuFeatures.hasBf16(CpuFeatures.parse("amx_bf16 amx_tile amx_int8")));
+        assertFalse(CpuFeatures.hasBf16(CpuFeatures.parse("fpu avx2 avx512f avx512_fp16")));
+        assertFalse(CpuFeatures.hasBf16(CpuFeatures.parse("")));
     }
 
     @Test
