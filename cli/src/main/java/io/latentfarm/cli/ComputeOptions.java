@@ -15,9 +15,13 @@ final class ComputeOptions {
     @Option(names = "--dtype", defaultValue = "auto", description = DTYPE_HELP)
     String dtype;
 
+    @Option(names = "--vae-upcast", arity = "1", description = "With fp16: decode with the VAE in fp32 (true) or fp16 (false); "
+            + "default: the VAE config's force_upcast (true when absent).")
+    Boolean vaeUpcast;
+
     PipelineOptions resolve(String variant) {
         try {
-            return PipelineOptions.resolve(device, dtype, variant);
+            return PipelineOptions.resolve(device, dtype, variant).withUpcastVae(vaeUpcast);
         } catch (IllegalArgumentException e) {
             throw new IllegalArgumentException("--" + e.getMessage());
         }

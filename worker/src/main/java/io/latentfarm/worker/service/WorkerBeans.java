@@ -43,10 +43,12 @@ class WorkerBeans {
                            @Nullable @Value("${latentfarm.worker.model-id:}") String modelId,
                            @Nullable @Value("${latentfarm.worker.variant:}") String variant,
                            @Nullable @Value("${latentfarm.worker.device:auto}") String device,
-                           @Nullable @Value("${latentfarm.worker.dtype:auto}") String dtype) {
+                           @Nullable @Value("${latentfarm.worker.dtype:auto}") String dtype,
+                           @Nullable @Value("${latentfarm.worker.vae-upcast:}") String vaeUpcast) {
         PipelineOptions options;
         try {
-            options = PipelineOptions.resolve(device, dtype, blank(variant) ? null : variant);
+            options = PipelineOptions.resolve(device, dtype, blank(variant) ? null : variant)
+                    .withUpcastVae(blank(vaeUpcast) ? null : Boolean.parseBoolean(vaeUpcast.trim()));
         } catch (IllegalArgumentException e) {
             throw new IllegalArgumentException("latentfarm.worker." + e.getMessage(), e);
         }
