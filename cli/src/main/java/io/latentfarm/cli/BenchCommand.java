@@ -98,62 +98,73 @@ public final class BenchCommand implements Runnable {
             out().printf("  matmul 2048x2048x2048 bf16: %.1f GFLOP/s = %.2fx fp32%n", matmulBf16, matmulBf16 / matmul);
             for (Path m : models) {
                 ModelFolder folder = ModelFolder.open(m);
-                UNetConfig cfg = UNetConfig.fromJson(folder.config("unet"));
-                double fp32Step = Double.NaN;
-                for (PipelineOptions o : options) {
-                    List<SafeTensors> files = folder.weights("unet", null);
-                    try (NDManager manager = NDManager.newBaseManager(dev)) {
-                        UNet2DConditionModel unet = new UNet2DConditionModel(cfg, new Weights(files, manager, o.dtype()));
-                        double step = report(m.toString(), o, unet, manager, matmul, fp32Step);
-                        if (o.dtype() == DataType.FLOAT32) fp32Step = step;
-                    } finally {
-                        files.forEach(SafeTensors::close);
-                    }
+                List<SafeTensors> files = folder.weights("unet", null);
+                try {
+                    compare(m.toString(), UNetConfig.fromJson(folder.config("unet")), options, dev, matmul,
+                            (o, manager) -> new Weights(files, manager, o.dtype()));
+                } finally {
+                    files.forEach(SafeTensors::close);
                 }
             }
             for (Path c : configs) {
                 ModelFolder folder = ModelFolder.open(c);
-                UNetConfig cfg = UNetConfig.fromJson(folder.config("unet"));
-                double fp32Step = Double.NaN;
-                for (PipelineOptions o : options) {
-                    try (NDManager manager = NDManager.newBaseManager(dev)) {
-                        UNet2DConditionModel unet = new UNet2DConditionModel(cfg,
-                                new Weights(new RandomWeights(true), manager, o.dtype()));
-                        double step = report(c + " (random weights)", o, unet, manager, matmul, fp32Step);
-                        if (o.dtype() == DataType.FLOAT32) fp32Step = step;
-                    }
-                }
+                compare(c + " (random weights)", UNetConfig.fromJson(folder.config("unet")), options, dev, matmul,
+                        (o, manager) -> new Weights(new RandomWeights(true), manager, o.dtype()));
             }
             return 0;
         }
 
-        /** Prints one row and returns the best step time in seconds. */
-        private double report(String name, PipelineOptions o, UNet2DConditionModel unet, NDManager manager,
-                              double matmul, double fp32Step) {
-            UNetConfig cfg = unet.config();
-            DataType io = o.activationDType();
-            double best = Double.MAX_VALUE;
-            long flops = 0;
-            for (int i = 0; i <= iters; i++) {
-                try (NDManager step = manager.newSubManager()) {
-                    NDArray sample = step.randomNormal(new Shape(2, cfg.inChannels(), latent, latent)).toType(io, false);
-                    NDArray t = step.create(new float[]{981f, 981f});
-                    NDArray text = step.randomNormal(new Shape(2, 77, cfg.crossAttentionDim()[0])).toType(io, false);
-                    FlopCounter.start();
-                    long t0 = System.nanoTime();
-                    NDArray out = unet.forward(sample, t, text);
-                    out.toType(DataType.FLOAT32, false).toFloatArray(); // waits for the result
-                    double s = (System.nanoTime() - t0) / 1e9;
-                    flops = FlopCounter.stop();
-                    if (i > 0) best = Math.min(best, s); // step 0 warms up
+        /**
+         * One row per dtype for one model. The dtypes' UNets are all loaded and their steps
+         * alternate (fp32, bf16, fp32, bf16, ...), so a busy machine slows each alike; each row
+         * reports its best step after one warm-up.
+         */
+        private void compare(String name, UNetConfig cfg, List<PipelineOptions> options, Device dev, double matmul,
+                             java.util.function.BiFunction<PipelineOptions, NDManager, Weights> weights) {
+            try (NDManager manager = NDManager.newBaseManager(dev)) {
+                List<UNet2DConditionModel> unets = new java.util.ArrayList<>();
+                for (PipelineOptions o : options) {
+                    unets.add(new UNet2DConditionModel(cfg, weights.apply(o, manager)));
+                }
+                double[] best = new double[options.size()];
+                long[] flops = new long[options.size()];
+                java.util.Arrays.fill(best, Double.MAX_VALUE);
+                for (int i = 0; i <= iters; i++) {
+                    for (int d = 0; d < options.size(); d++) {
+                        double s = step(unets.get(d), options.get(d).activationDType(), manager, flops, d);
+                        if (i > 0) best[d] = Math.min(best[d], s); // step 0 warms up
+                    }
+                }
+                double fp32Step = Double.NaN;
+                for (int d = 0; d < options.size(); d++) {
+                    if (options.get(d).dtype() == DataType.FLOAT32) fp32Step = best[d];
+                }
+                for (int d = 0; d < options.size(); d++) {
+                    PipelineOptions o = options.get(d);
+                    double gflops = flops[d] / best[d] / 1e9;
+                    String vsFp32 = Double.isNaN(fp32Step) || o.dtype() == DataType.FLOAT32 ? ""
+                            : String.format(", %.2fx the fp32 step", fp32Step / best[d]);
+                    out().printf("  unet %s %s: %.3f s/step, %.1f GFLOP/step, %.1f GFLOP/s = %.2fx matmul%s%n",
+                            name, o.dtypeName(), best[d], flops[d] / 1e9, gflops, gflops / matmul, vsFp32);
                 }
             }
-            double gflops = flops / best / 1e9;
-            String vsFp32 = Double.isNaN(fp32Step) || o.dtype() == DataType.FLOAT32 ? ""
-                    : String.format(", %.2fx the fp32 step", fp32Step / best);
-            out().printf("  unet %s %s: %.3f s/step, %.1f GFLOP/step, %.1f GFLOP/s = %.2fx matmul%s%n",
-                    name, o.dtypeName(), best, flops / 1e9, gflops, gflops / matmul, vsFp32);
-            return best;
+        }
+
+        /** One UNet call at batch 2; its seconds, and its FLOPs into {@code flops[slot]}. */
+        private double step(UNet2DConditionModel unet, DataType io, NDManager manager, long[] flops, int slot) {
+            UNetConfig cfg = unet.config();
+            try (NDManager step = manager.newSubManager()) {
+                NDArray sample = step.randomNormal(new Shape(2, cfg.inChannels(), latent, latent)).toType(io, false);
+                NDArray t = step.create(new float[]{981f, 981f});
+                NDArray text = step.randomNormal(new Shape(2, 77, cfg.crossAttentionDim()[0])).toType(io, false);
+                FlopCounter.start();
+                long t0 = System.nanoTime();
+                NDArray out = unet.forward(sample, t, text);
+                out.toType(DataType.FLOAT32, false).toFloatArray(); // waits for the result
+                double s = (System.nanoTime() - t0) / 1e9;
+                flops[slot] = FlopCounter.stop();
+                return s;
+            }
         }
 
         /** A plain 2048^3 matmul's rate: float32 through DJL, or bf16 through the bf16 ops. */
