@@ -27,6 +27,15 @@ public final class Weights {
         boolean contains(String fullName);
 
         NDArray load(String fullName, long[] expectedShape, NDManager manager);
+
+        /**
+         * As {@link #load}, for a tensor the caller converts and closes before its next call: it may
+         * live in a scratch buffer reused by the next call, and must not keep a file mapping alive
+         * (mapped pages count as resident memory until the mapping is collected).
+         */
+        default NDArray loadTransient(String fullName, long[] expectedShape, NDManager manager) {
+            return load(fullName, expectedShape, manager);
+        }
     }
 
     private final Source source;
@@ -91,7 +100,19 @@ public final class Weights {
 
     /** The tensor {@code prefix + name}, checked against {@code expectedShape} when one is given. */
     public NDArray get(String name, long... expectedShape) {
-        NDArray array = source.load(prefix + name, expectedShape, manager);
+        return toDType(source.load(prefix + name, expectedShape, manager));
+    }
+
+    /**
+     * As {@link #get}, for a tensor the caller converts (to bf16) and closes before it asks for the
+     * next one: it is read into a reused buffer instead of mapped, so a bf16 model's resident
+     * memory holds the bf16 copies, not the file's float32 pages as well.
+     */
+    public NDArray getTransient(String name, long... expectedShape) {
+        return toDType(source.loadTransient(prefix + name, expectedShape, manager));
+    }
+
+    private NDArray toDType(NDArray array) {
         if (array.getDataType() != dtype) {
             NDArray converted = array.toType(dtype, false);
             array.close();
@@ -103,6 +124,8 @@ public final class Weights {
     /** Weights read from safetensors files (one, or the shards of one checkpoint). */
     static final class FileSource implements Source {
         private final List<SafeTensors> files;
+        /** reused by {@link #loadTransient}: each such tensor is converted and closed before the next */
+        private ByteBuffer scratch;
 
         FileSource(List<SafeTensors> files) {
             this.files = List.copyOf(files);
@@ -115,13 +138,8 @@ public final class Weights {
 
         @Override
         public NDArray load(String full, long[] expectedShape, NDManager manager) {
-            SafeTensors file = files.stream().filter(f -> f.contains(full)).findFirst()
-                    .orElseThrow(() -> new ModelException(describeFiles() + ": tensor '" + full + "' is missing"));
+            SafeTensors file = fileOf(full, expectedShape);
             SafeTensors.Entry e = file.entry(full);
-            if (expectedShape.length > 0 && !Arrays.equals(e.shape(), expectedShape)) {
-                throw new ModelException(file.file() + ": tensor '" + full + "' has shape " + e.shapeString()
-                        + ", expected " + Arrays.toString(expectedShape));
-            }
             Shape shape = new Shape(e.shape());
             NDArray array = switch (e.dtype()) {
                 case F32 -> manager.create(file.nativeBytes(full), shape, DataType.FLOAT32);
@@ -133,6 +151,42 @@ public final class Weights {
             };
             array.setName(full);
             return array;
+        }
+
+        /** Reads (no mapping) into one scratch buffer that grows to the largest tensor asked for. */
+        @Override
+        public NDArray loadTransient(String full, long[] expectedShape, NDManager manager) {
+            SafeTensors file = fileOf(full, expectedShape);
+            SafeTensors.Entry e = file.entry(full);
+            DataType type = switch (e.dtype()) {
+                case F32 -> DataType.FLOAT32;
+                case F16 -> DataType.FLOAT16;
+                default -> null;
+            };
+            if (type == null) {
+                return load(full, expectedShape, manager);
+            }
+            long len = e.end() - e.begin();
+            synchronized (this) {
+                if (scratch == null || scratch.capacity() < len) {
+                    scratch = ByteBuffer.allocateDirect(Math.toIntExact(len)).order(ByteOrder.nativeOrder());
+                }
+                scratch.clear();
+                NDArray array = manager.create(file.readInto(full, scratch), new Shape(e.shape()), type);
+                array.setName(full);
+                return array;
+            }
+        }
+
+        private SafeTensors fileOf(String full, long[] expectedShape) {
+            SafeTensors file = files.stream().filter(f -> f.contains(full)).findFirst()
+                    .orElseThrow(() -> new ModelException(describeFiles() + ": tensor '" + full + "' is missing"));
+            SafeTensors.Entry e = file.entry(full);
+            if (expectedShape.length > 0 && !Arrays.equals(e.shape(), expectedShape)) {
+                throw new ModelException(file.file() + ": tensor '" + full + "' has shape " + e.shapeString()
+                        + ", expected " + Arrays.toString(expectedShape));
+            }
+            return file;
         }
 
         private static ByteBuffer bf16ToF32(ByteBuffer src, long count) {

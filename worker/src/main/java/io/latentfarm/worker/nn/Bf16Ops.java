@@ -83,11 +83,8 @@ public final class Bf16Ops {
         return module().call("forward", x);
     }
 
-    /** {@code x} itself, or its bf16 handle (closing {@code x}) when {@code bf16}. */
-    public static NDArray holdIf(boolean bf16, NDArray x) {
-        if (!bf16) {
-            return x;
-        }
+    /** The bf16 handle of {@code x}, closing {@code x}. */
+    public static NDArray holdAndClose(NDArray x) {
         NDArray held = hold(x);
         x.close();
         return held;

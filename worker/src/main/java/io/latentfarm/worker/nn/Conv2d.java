@@ -20,8 +20,9 @@ public final class Conv2d {
         if (bf16) {
             Bf16Ops.checkConv(vb.prefix() + "weight", stride, padding);
         }
-        this.weight = Bf16Ops.holdIf(bf16, vb.get("weight", out, in, kernel, kernel));
-        this.bias = Bf16Ops.holdIf(bf16, vb.get("bias", out));
+        this.weight = bf16 ? Bf16Ops.holdAndClose(vb.getTransient("weight", out, in, kernel, kernel))
+                : vb.get("weight", out, in, kernel, kernel);
+        this.bias = bf16 ? Bf16Ops.holdAndClose(vb.getTransient("bias", out)) : vb.get("bias", out);
         this.stride = stride;
         this.padding = padding;
         this.fanIn = in * kernel * kernel;

@@ -12,8 +12,8 @@ public final class Linear {
 
     public Linear(Weights vb, long in, long out, boolean bias) {
         this.bf16 = vb.bf16();
-        this.weight = Bf16Ops.holdIf(bf16, vb.get("weight", out, in));
-        this.bias = bias ? Bf16Ops.holdIf(bf16, vb.get("bias", out)) : null;
+        this.weight = bf16 ? Bf16Ops.holdAndClose(vb.getTransient("weight", out, in)) : vb.get("weight", out, in);
+        this.bias = !bias ? null : bf16 ? Bf16Ops.holdAndClose(vb.getTransient("bias", out)) : vb.get("bias", out);
         this.in = in;
     }
 
