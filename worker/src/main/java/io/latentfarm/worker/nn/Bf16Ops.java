@@ -3,12 +3,13 @@ package io.latentfarm.worker.nn;
 import ai.djl.ndarray.NDArray;
 
 /**
- * The bfloat16 half of the mixed-precision path: convolution, linear and attention math in bf16 on
- * weights held in bf16, everything else (norms, activations, the timestep embedding, the scheduler,
+ * The bfloat16 half of the mixed-precision path: convolution and linear math in bf16 on weights
+ * held in bf16, attention in bf16 where that pays ({@link #attentionInBf16}), everything else (norms, activations, the timestep embedding, the scheduler,
  * the latents) in float32. DJL aborts the JVM on BF16 NDArray operations, so the bf16 tensors only
  * ever pass through DJL as opaque handles: every op here is a TorchScript method that takes float32
  * activations, casts them to bf16 next to the weights, and returns float32. Holding a bf16 weight
- * and passing it back in is safe; calling any NDArray method on it but close() is not.
+ * and passing it back in is safe; calling any NDArray method on it but close() (and getShape) is
+ * not. The methods run outside inference mode so their results take in-place ops later.
  */
 public final class Bf16Ops {
     /** torch's ScalarType codes, as TorchScript's serialized code spells dtypes. */

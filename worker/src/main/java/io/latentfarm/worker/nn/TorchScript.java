@@ -99,10 +99,6 @@ final class TorchScript {
         return block;
     }
 
-    String name() {
-        return model.getName();
-    }
-
     private static void writeArchive(Path file, String className, String source) throws IOException {
         // pickle protocol 2 of an object of the class with training=False: GLOBAL, NEWOBJ, BUILD
         byte[] data = concat(new byte[]{(byte) 0x80, 2},
