@@ -10,6 +10,7 @@ import io.latentfarm.worker.model.ModelFolder;
 import io.latentfarm.worker.model.RandomWeights;
 import io.latentfarm.worker.model.TensorFile;
 import io.latentfarm.worker.model.Weights;
+import io.latentfarm.worker.nn.Bf16Ops;
 import io.latentfarm.worker.nn.FlopCounter;
 import io.latentfarm.worker.pipeline.GenerationRequest;
 import io.latentfarm.worker.pipeline.PipelineOptions;
@@ -29,7 +30,7 @@ import java.util.concurrent.Callable;
 /**
  * {@code latentfarm bench}: speed and memory, always beside a baseline measured in the same run.
  * {@code bench unet} times one UNet step at batch 2 (classifier-free guidance) for each model and
- * prints its FLOPs and GFLOP/s next to a plain matmul's GFLOP/s; {@code bench generate} runs one
+ * dtype and prints its FLOPs and GFLOP/s next to a plain matmul's GFLOP/s (fp32 and bf16); {@code bench generate} runs one
  * generate and prints its time and the process's peak resident memory.
  */
 @Command(name = "bench", mixinStandardHelpOptions = true,
@@ -66,69 +67,117 @@ public final class BenchCommand implements Runnable {
         @Option(names = "--iters", defaultValue = "3", description = "Timed steps after one warm-up (default ${DEFAULT-VALUE}).")
         int iters;
 
+        @Option(names = "--dtype", description = "fp32, fp16 or bf16; repeat for one row per dtype and model (default fp32).")
+        List<String> dtypes = List.of("fp32");
+
+        @Option(names = "--device", defaultValue = "cpu", description = ComputeOptions.DEVICE_HELP)
+        String device;
+
         @Override
         public Integer call() {
             if (models.isEmpty() && configs.isEmpty()) {
                 throw new IllegalArgumentException("give at least one --model or --config");
             }
+            List<PipelineOptions> options = new java.util.ArrayList<>();
+            for (String d : dtypes) {
+                try {
+                    options.add(PipelineOptions.resolve(device, d, null));
+                } catch (IllegalArgumentException e) {
+                    throw new IllegalArgumentException("--" + e.getMessage());
+                }
+            }
+            Device dev = options.get(0).device();
             Engine engine = Engine.getInstance();
-            out().printf("bench unet: %s %s, fp32, cpu, %d threads, latents %dx%d, batch 2%n",
-                    engine.getEngineName(), engine.getVersion(), Runtime.getRuntime().availableProcessors(), latent, latent);
-            double matmul = matmulGflops();
+            out().printf("bench unet: %s %s, %s, %s, %d threads, latents %dx%d, batch 2%n",
+                    engine.getEngineName(), engine.getVersion(),
+                    String.join("/", options.stream().map(PipelineOptions::dtypeName).toList()),
+                    options.get(0).deviceName(), Runtime.getRuntime().availableProcessors(), latent, latent);
+            double matmul = matmulGflops(dev, false);
             out().printf("  matmul 2048x2048x2048 (baseline): %.1f GFLOP/s%n", matmul);
+            double matmulBf16 = matmulGflops(dev, true);
+            out().printf("  matmul 2048x2048x2048 bf16: %.1f GFLOP/s = %.2fx fp32%n", matmulBf16, matmulBf16 / matmul);
             for (Path m : models) {
                 ModelFolder folder = ModelFolder.open(m);
                 List<TensorFile> files = folder.weights("unet", null);
-                try (NDManager manager = NDManager.newBaseManager(Device.cpu())) {
-                    UNet2DConditionModel unet = new UNet2DConditionModel(UNetConfig.fromJson(folder.config("unet")),
-                            new Weights(files, manager, DataType.FLOAT32));
-                    report(m.toString(), unet, manager, matmul);
+                try {
+                    compare(m.toString(), UNetConfig.fromJson(folder.config("unet")), options, dev, matmul,
+                            (o, manager) -> new Weights(files, manager, o.dtype()));
                 } finally {
                     files.forEach(TensorFile::close);
                 }
             }
             for (Path c : configs) {
                 ModelFolder folder = ModelFolder.open(c);
-                try (NDManager manager = NDManager.newBaseManager(Device.cpu())) {
-                    UNet2DConditionModel unet = new UNet2DConditionModel(UNetConfig.fromJson(folder.config("unet")),
-                            new Weights(new RandomWeights(true), manager, DataType.FLOAT32));
-                    report(c + " (random weights)", unet, manager, matmul);
-                }
+                compare(c + " (random weights)", UNetConfig.fromJson(folder.config("unet")), options, dev, matmul,
+                        (o, manager) -> new Weights(new RandomWeights(true), manager, o.dtype()));
             }
             return 0;
         }
 
-        private void report(String name, UNet2DConditionModel unet, NDManager manager, double matmul) {
-            UNetConfig cfg = unet.config();
-            double best = Double.MAX_VALUE;
-            long flops = 0;
-            for (int i = 0; i <= iters; i++) {
-                try (NDManager step = manager.newSubManager()) {
-                    NDArray sample = step.randomNormal(new Shape(2, cfg.inChannels(), latent, latent));
-                    NDArray t = step.create(new float[]{981f, 981f});
-                    NDArray text = step.randomNormal(new Shape(2, 77, cfg.crossAttentionDim()[0]));
-                    FlopCounter.start();
-                    long t0 = System.nanoTime();
-                    NDArray out = unet.forward(sample, t, text);
-                    out.toFloatArray(); // waits for the result
-                    double s = (System.nanoTime() - t0) / 1e9;
-                    flops = FlopCounter.stop();
-                    if (i > 0) best = Math.min(best, s); // step 0 warms up
+        /**
+         * One row per dtype for one model. The dtypes' UNets are all loaded and their steps
+         * alternate (fp32, bf16, fp32, bf16, ...), so a busy machine slows each alike; each row
+         * reports its best step after one warm-up.
+         */
+        private void compare(String name, UNetConfig cfg, List<PipelineOptions> options, Device dev, double matmul,
+                             java.util.function.BiFunction<PipelineOptions, NDManager, Weights> weights) {
+            try (NDManager manager = NDManager.newBaseManager(dev)) {
+                List<UNet2DConditionModel> unets = new java.util.ArrayList<>();
+                for (PipelineOptions o : options) {
+                    unets.add(new UNet2DConditionModel(cfg, weights.apply(o, manager)));
+                }
+                double[] best = new double[options.size()];
+                long[] flops = new long[options.size()];
+                java.util.Arrays.fill(best, Double.MAX_VALUE);
+                for (int i = 0; i <= iters; i++) {
+                    for (int d = 0; d < options.size(); d++) {
+                        double s = step(unets.get(d), options.get(d).activationDType(), manager, flops, d);
+                        if (i > 0) best[d] = Math.min(best[d], s); // step 0 warms up
+                    }
+                }
+                double fp32Step = Double.NaN;
+                for (int d = 0; d < options.size(); d++) {
+                    if (options.get(d).dtype() == DataType.FLOAT32) fp32Step = best[d];
+                }
+                for (int d = 0; d < options.size(); d++) {
+                    PipelineOptions o = options.get(d);
+                    double gflops = flops[d] / best[d] / 1e9;
+                    String vsFp32 = Double.isNaN(fp32Step) || o.dtype() == DataType.FLOAT32 ? ""
+                            : String.format(", %.2fx the fp32 step", fp32Step / best[d]);
+                    out().printf("  unet %s %s: %.3f s/step, %.1f GFLOP/step, %.1f GFLOP/s = %.2fx matmul%s%n",
+                            name, o.dtypeName(), best[d], flops[d] / 1e9, gflops, gflops / matmul, vsFp32);
                 }
             }
-            double gflops = flops / best / 1e9;
-            out().printf("  unet %s: %.3f s/step, %.1f GFLOP/step, %.1f GFLOP/s = %.2fx matmul%n",
-                    name, best, flops / 1e9, gflops, gflops / matmul);
         }
 
-        private static double matmulGflops() {
-            try (NDManager m = NDManager.newBaseManager(Device.cpu())) {
+        /** One UNet call at batch 2; its seconds, and its FLOPs into {@code flops[slot]}. */
+        private double step(UNet2DConditionModel unet, DataType io, NDManager manager, long[] flops, int slot) {
+            UNetConfig cfg = unet.config();
+            try (NDManager step = manager.newSubManager()) {
+                NDArray sample = step.randomNormal(new Shape(2, cfg.inChannels(), latent, latent)).toType(io, false);
+                NDArray t = step.create(new float[]{981f, 981f});
+                NDArray text = step.randomNormal(new Shape(2, 77, cfg.crossAttentionDim()[0])).toType(io, false);
+                FlopCounter.start();
+                long t0 = System.nanoTime();
+                NDArray out = unet.forward(sample, t, text);
+                out.toType(DataType.FLOAT32, false).toFloatArray(); // waits for the result
+                double s = (System.nanoTime() - t0) / 1e9;
+                flops[slot] = FlopCounter.stop();
+                return s;
+            }
+        }
+
+        /** A plain 2048^3 matmul's rate: float32 through DJL, or bf16 through the bf16 ops. */
+        private static double matmulGflops(Device device, boolean bf16) {
+            try (NDManager m = NDManager.newBaseManager(device)) {
                 NDArray a = m.randomNormal(new Shape(2048, 2048));
                 NDArray b = m.randomNormal(new Shape(2048, 2048));
+                NDArray heldB = bf16 ? Bf16Ops.hold(b) : null;
                 double best = Double.MAX_VALUE;
                 for (int i = 0; i < 4; i++) {
                     long t0 = System.nanoTime();
-                    NDArray c = a.matMul(b);
+                    // bf16: a b^T with a cast to bf16 inside, as the bf16 linear layers compute
+                    NDArray c = bf16 ? Bf16Ops.linear(a, heldB, null) : a.matMul(b);
                     c.toFloatArray();
                     double s = (System.nanoTime() - t0) / 1e9;
                     c.close();
@@ -158,11 +207,15 @@ public final class BenchCommand implements Runnable {
         @Option(names = "--steps", defaultValue = "2", description = "Denoising steps (default ${DEFAULT-VALUE}).")
         int steps;
 
+        @picocli.CommandLine.Mixin
+        ComputeOptions compute;
+
         @Override
         public Integer call() throws IOException {
+            PipelineOptions options = compute.resolve(null);
             long rssStart = status("VmRSS");
             long t0 = System.nanoTime();
-            try (StableDiffusionPipeline pipe = StableDiffusionPipeline.load(model.resolve(), PipelineOptions.cpu())) {
+            try (StableDiffusionPipeline pipe = StableDiffusionPipeline.load(model.resolve(), options)) {
                 long loaded = System.nanoTime();
                 long rssLoaded = status("VmRSS");
                 // UNet calls can outnumber steps (PNDM makes steps + 1): time each call
@@ -175,7 +228,8 @@ public final class BenchCommand implements Runnable {
                 long last = callEnds.get(calls - 1);
                 // the first call includes the text encoder; the time after the last one is the VAE decode
                 double later = calls > 1 ? (last - first) / 1e9 / (calls - 1) : Double.NaN;
-                out().printf("bench generate: %s %dx%d, %d steps, fp32 cpu%n", model.model, size, size, steps);
+                out().printf("bench generate: %s %dx%d, %d steps, %s %s%n", model.model, size, size, steps,
+                        options.dtypeName(), options.deviceName());
                 out().printf("  load %.2f s, generate %.2f s: text + first UNet call %.2f s, %d more calls %.2f s each, VAE decode %.2f s%n",
                         (loaded - t0) / 1e9, (done - loaded) / 1e9, (first - loaded) / 1e9, calls - 1, later,
                         (done - last) / 1e9);

@@ -77,6 +77,9 @@ public final class GenerateCommand implements Callable<Integer> {
     @Option(names = "--out", required = true, description = "Output folder.")
     Path out;
 
+    @picocli.CommandLine.Mixin
+    ComputeOptions compute;
+
     @Override
     public Integer call() throws IOException {
         if ((rows == null) != (cols == null)) {
@@ -93,12 +96,13 @@ public final class GenerateCommand implements Callable<Integer> {
                     + request.batchSize() + " images (" + prompts.size() + " prompt(s) x " + imagesPerPrompt + ")");
         }
         io.latentfarm.worker.model.ModelFiles modelFiles = model.resolve();
+        PipelineOptions options = compute.resolve(variant);
         if (randomSeed) {
             out().println("seed: " + s);
         }
         Files.createDirectories(out);
         List<RgbImage> images = new ArrayList<>();
-        try (StableDiffusionPipeline pipe = StableDiffusionPipeline.load(modelFiles, PipelineOptions.auto(variant));
+        try (StableDiffusionPipeline pipe = StableDiffusionPipeline.load(modelFiles, options);
              ProgressBar bar = ProgressBar.forTerminal("denoising")) {
             String schedulerName = pipe.schedulerName(scheduler); // fails here, before any step, if it cannot run
             int[] all = new int[request.batchSize()];
@@ -110,7 +114,8 @@ public final class GenerateCommand implements Callable<Integer> {
                 RgbImage img = new RgbImage(r.width(), r.height(), r.rgb());
                 images.add(img);
                 GenerationParameters params = new GenerationParameters(request.promptOf(r.index()), negativePrompt,
-                        steps, schedulerName, guidance, s, width, height, pipe.modelLabel(), request.batchSize(), r.index());
+                        steps, schedulerName, guidance, s, width, height, pipe.modelLabel(), request.batchSize(), r.index(),
+                        options.deviceName(), options.dtypeName());
                 Path file = out.resolve(String.format("%04d.png", r.index()));
                 Files.write(file, Png.encode(img, params));
                 out().println("wrote " + file);

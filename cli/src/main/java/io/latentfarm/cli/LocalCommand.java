@@ -57,6 +57,9 @@ final class LocalCommand implements Callable<Integer> {
     @Option(names = "--variant", description = "Weights variant, e.g. fp16.")
     String variant;
 
+    @Mixin
+    ComputeOptions compute;
+
     @Option(names = "--out", required = true, paramLabel = "DIR", description = "Where to write 0000.png ..., grid.png, manifest.json.")
     Path out;
 
@@ -89,6 +92,7 @@ final class LocalCommand implements Callable<Integer> {
         if (req.batchId() == null) {
             req = req.withBatchId(BatchIds.newId());
         }
+        compute.resolve(variant); // a bad --device or --dtype is a one-line error before anything starts
         boolean temporary = data == null;
         Path dataDir = temporary ? Files.createTempDirectory("latentfarm-local") : data.toAbsolutePath();
         Deque<AutoCloseable> running = new ArrayDeque<>();
@@ -108,7 +112,7 @@ final class LocalCommand implements Callable<Integer> {
             stdout.println("starting a Kafka broker, an S3 server, the coordinator and a worker (data in " + dataDir
                     + ") ...");
             stdout.flush();
-            LocalStack stack = push(running, new LocalStack(dataDir, worker, variant, port));
+            LocalStack stack = push(running, new LocalStack(dataDir, worker, compute, variant, port));
             EmbeddedKafka kafka = stack.kafka();
             EmbeddedS3 s3 = stack.s3();
             ObjectStore store = stack.store();

@@ -34,7 +34,7 @@ final class LocalStack implements AutoCloseable {
      * @param port    the web page's port on 127.0.0.1; 0: any free one
      * @param variant weights variant, or null
      */
-    LocalStack(Path dataDir, ModelOptions model, String variant, int port) {
+    LocalStack(Path dataDir, ModelOptions model, ComputeOptions compute, String variant, int port) {
         try {
             kafka = push(EmbeddedKafka.start(dataDir.resolve("kafka")));
             s3 = push(EmbeddedS3.start(dataDir.resolve("s3")));
@@ -55,6 +55,10 @@ final class LocalStack implements AutoCloseable {
             props.put("latentfarm.worker.hf-cache", model.cache == null ? "" : model.cache.toString());
             props.put("latentfarm.worker.worker-id", WORKER_ID);
             props.put("latentfarm.worker.variant", variant == null ? "" : variant);
+            props.put("latentfarm.worker.device", compute == null ? "auto" : compute.device);
+            props.put("latentfarm.worker.dtype", compute == null ? "auto" : compute.dtype);
+            props.put("latentfarm.worker.vae-upcast",
+                    compute == null || compute.vaeUpcast == null ? "" : compute.vaeUpcast.toString());
             server = ApplicationContext.run(EmbeddedServer.class, props, "coordinator", "worker");
             running.push(() -> server.getApplicationContext().close());
         } catch (RuntimeException | Error e) {

@@ -145,6 +145,8 @@ class EndToEndTest {
         assertEquals("tiny-sd-v1", manifest.path("model").asText());
         assertEquals(1024, manifest.path("images").get(3).path("seed").asLong());
         assertEquals(3, manifest.path("images").get(3).path("sliceIndex").asInt());
+        assertEquals("cpu", manifest.path("images").get(3).path("device").asText(), "the device that drew it");
+        assertEquals("fp32", manifest.path("images").get(3).path("dtype").asText(), "and the precision");
         assertTrue(Png.readParameters(images.isEmpty() ? null : store.get("batches/grid-2x2/images/0003.png"))
                 .orElseThrow().contains("Seed: 1024, Size: 64x64, Model: tiny-sd-v1, Batch size: 4, Batch pos: 3"));
 

@@ -47,6 +47,7 @@ class GenerateCommandTest {
                 String params = Png.readParameters(png).orElseThrow();
                 assertTrue(params.contains("Seed: " + call.get("seed").asText()), params);
                 assertTrue(params.contains("Steps: " + call.get("num_inference_steps").asText()), params);
+                assertTrue(params.endsWith("Device: cpu, Dtype: fp32"), params);
             }
         }
     }
@@ -82,6 +83,40 @@ class GenerateCommandTest {
         return r;
     }
 
+    /**
+     * {@code --dtype bf16} draws a fixture case within the pipeline test's bf16 bounds (mean abs
+     * diff 1.25 levels, PSNR 45 dB against the float32 reference PNG), and the PNG says so.
+     */
+    @Test
+    void bf16DrawsTheFixtureCaseWithinItsBounds(@TempDir Path tmp) throws IOException {
+        JsonNode c = new ObjectMapper().readTree(tinyModel().resolve("reference/cases.json").toFile())
+                .get("pipeline").get("cases").get(0);
+        JsonNode call = c.get("call");
+        Path out = tmp.resolve("bf16");
+        CliTestSupport.Run r = run("generate", "--model", tinyModel().toString(), "--prompt", call.get("prompt").asText(),
+                "--steps", call.get("num_inference_steps").asText(), "--guidance", call.get("guidance_scale").asText(),
+                "--seed", call.get("seed").asText(), "--width", call.get("width").asText(),
+                "--height", call.get("height").asText(), "--scheduler", kind(c.get("scheduler")),
+                "--dtype", "bf16", "--device", "cpu", "--out", out.toString());
+        assertEquals(0, r.code(), r.err());
+        byte[] png = Files.readAllBytes(out.resolve("0000.png"));
+        RgbImage expected = Png.decode(Files.readAllBytes(tinyModel().resolve("reference/" + c.get("png").get(0).asText())));
+        byte[] a = expected.pixels();
+        byte[] b = Png.decode(png).pixels();
+        long abs = 0;
+        double sq = 0;
+        for (int i = 0; i < a.length; i++) {
+            int d = (a[i] & 0xff) - (b[i] & 0xff);
+            abs += Math.abs(d);
+            sq += d * d;
+        }
+        double meanAbs = (double) abs / a.length;
+        double psnr = 10 * Math.log10(255.0 * 255.0 / Math.max(sq / a.length, 1e-12));
+        System.out.printf("generate --dtype bf16 %s: mean abs diff %.3f levels, PSNR %.1f dB%n", c.get("name").asText(), meanAbs, psnr);
+        assertTrue(meanAbs <= 1.25 && psnr >= 45, "mean abs diff " + meanAbs + ", PSNR " + psnr);
+        assertTrue(Png.readParameters(png).orElseThrow().endsWith("Device: cpu, Dtype: bf16"));
+    }
+
     @Test
     void writesTheGridRowByRowAndPrintsARandomSeed(@TempDir Path tmp) throws IOException {
         CliTestSupport.Run r = run("generate", "--model", tinyModel().toString(), "--prompt", "a", "--prompt", "b",
@@ -109,6 +144,10 @@ class GenerateCommandTest {
                 run("generate", "--model", tmp.resolve("absent").toString(), "--prompt", "x", "--out", tmp.toString()));
         assertError("--rows x --cols is 4 but the call draws 1 images",
                 run("generate", "--model", model, "--prompt", "x", "--rows", "2", "--cols", "2", "--out", tmp.toString()));
+        assertError("--dtype: 'int8' is not one of auto, auto-bf16, fp32, fp16, bf16",
+                run("generate", "--model", model, "--prompt", "x", "--dtype", "int8", "--out", tmp.toString()));
+        assertError("--device: 'tpu' is not one of auto, cpu, cuda, cuda:N",
+                run("generate", "--model", model, "--prompt", "x", "--device", "tpu", "--out", tmp.toString()));
     }
 
     /**

@@ -40,14 +40,28 @@ public record BatchState(int schemaVersion, String batchId, Status status, Rende
     /**
      * One rendered image: where it is, who made it how fast, and the worker's warnings about it
      * (null when none, and in states written before images had them).
+     *
+     * @param scheduler the sampler the worker ran (absent in states written before it existed)
+     * @param device    where it was computed; @param dtype in which precision (both absent in older states)
      */
-    /** @param scheduler the sampler the worker ran (absent in states written before it existed) */
     public record Image(String objectKey, String workerId, int attempt, String model, String scheduler,
-                        RenderResult.Timings timings,
-                        long receivedAt, List<String> warnings) {
+                        RenderResult.Timings timings, long receivedAt, List<String> warnings, String device,
+                        String dtype) {
 
         public Image {
             warnings = warnings == null || warnings.isEmpty() ? null : List.copyOf(warnings);
+        }
+
+        /** An image without scheduler, device and dtype (states written before they existed). */
+        public Image(String objectKey, String workerId, int attempt, String model, RenderResult.Timings timings,
+                     long receivedAt, List<String> warnings) {
+            this(objectKey, workerId, attempt, model, null, timings, receivedAt, warnings, null, null);
+        }
+
+        /** An image without device and dtype (states written before they existed). */
+        public Image(String objectKey, String workerId, int attempt, String model, String scheduler,
+                     RenderResult.Timings timings, long receivedAt, List<String> warnings) {
+            this(objectKey, workerId, attempt, model, scheduler, timings, receivedAt, warnings, null, null);
         }
     }
 

@@ -675,7 +675,8 @@ public final class Coordinator implements AutoCloseable {
             // Bounded: the batch's state and completed event carry these for every image.
             state = state.withImage(index, new BatchState.Image(expectedKey, Excerpt.cut(result.workerId(), 128),
                     result.attempt(), Excerpt.cut(result.model(), 256), Excerpt.cut(result.scheduler(), 64),
-                    result.timings(), now, boundedWarnings(result.warnings())), now);
+                    result.timings(), now, boundedWarnings(result.warnings()), Excerpt.cut(result.device(), 64),
+                    Excerpt.cut(result.dtype(), 16)), now);
             if (state.done() == state.total()) {
                 state = complete(tx, state, now);
             } else {

@@ -33,7 +33,8 @@ public record Manifest(String batchId, String model, String scheduler, String ac
      * @param sliceIndex which of them is this one's
      */
     public record Image(int index, String key, String prompt, long seed, int batchSize, int sliceIndex,
-                        String scheduler, String workerId, int attempt, RenderResult.Timings timings, List<String> warnings) {
+                        String scheduler, String workerId, int attempt, RenderResult.Timings timings, List<String> warnings,
+                        String device, String dtype) {
     }
 
     /** Image {@code i} of the batch: how it is made, and who made it once it is in (null worker before). */
@@ -43,9 +44,10 @@ public record Manifest(String batchId, String model, String scheduler, String ac
         RenderJob job = RenderJob.forImage(state.request(), i, key != null ? key : "(not rendered yet)");
         return image == null
                 ? new Image(i, key, job.prompt(), job.generatorSeed(), job.batchSize(), job.sliceIndex(),
-                state.request().scheduler(), null, state.attempts().get(i), null, null)
+                state.request().scheduler(), null, state.attempts().get(i), null, null, null, null)
                 : new Image(i, key, job.prompt(), job.generatorSeed(), job.batchSize(), job.sliceIndex(),
-                image.scheduler(), image.workerId(), image.attempt(), image.timings(), image.warnings());
+                image.scheduler(), image.workerId(), image.attempt(), image.timings(), image.warnings(),
+                image.device(), image.dtype());
     }
 
     static Manifest of(BatchState state) {

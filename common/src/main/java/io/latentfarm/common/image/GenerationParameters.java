@@ -24,9 +24,24 @@ import java.util.Objects;
  * @param seed      the generator's seed
  * @param batchSize images drawn from that generator (1: the seed alone reproduces the image)
  * @param batchPos  this image's slice of that draw
+ * @param device    where it was computed ({@code cpu}, {@code cuda:0}); written as {@code Device} when known
+ * @param dtype     the precision ({@code fp32}, {@code fp16}, {@code bf16}); written as {@code Dtype} when known
  */
 public record GenerationParameters(String prompt, String negativePrompt, int steps, String sampler, double cfgScale,
-                                   long seed, int width, int height, String model, int batchSize, int batchPos) {
+                                   long seed, int width, int height, String model, int batchSize, int batchPos,
+                                   String device, String dtype) {
+
+    /** Parameters without device and dtype. */
+    public GenerationParameters(String prompt, String negativePrompt, int steps, String sampler, double cfgScale,
+                                long seed, int width, int height, String model, int batchSize, int batchPos) {
+        this(prompt, negativePrompt, steps, sampler, cfgScale, seed, width, height, model, batchSize, batchPos, null, null);
+    }
+
+    /** These parameters, naming where and in which precision the image was computed. */
+    public GenerationParameters withCompute(String device, String dtype) {
+        return new GenerationParameters(prompt, negativePrompt, steps, sampler, cfgScale, seed, width, height, model,
+                batchSize, batchPos, device, dtype);
+    }
 
     public GenerationParameters {
         Objects.requireNonNull(prompt, "prompt");
@@ -63,6 +78,12 @@ public record GenerationParameters(String prompt, String negativePrompt, int ste
         }
         if (batchSize > 1) {
             text.append(", Batch size: ").append(batchSize).append(", Batch pos: ").append(batchPos);
+        }
+        if (device != null && !device.isEmpty()) {
+            text.append(", Device: ").append(quote(device));
+        }
+        if (dtype != null && !dtype.isEmpty()) {
+            text.append(", Dtype: ").append(quote(dtype));
         }
         return text.toString();
     }

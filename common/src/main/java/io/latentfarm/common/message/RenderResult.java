@@ -22,9 +22,13 @@ import java.util.Objects;
  * @param warnings  what the user should know about how the job was read, one line each naming the
  *                  field (e.g. {@code prompt: 85 CLIP tokens, truncated to 77}); null when none,
  *                  and absent from results written before it existed
+ * @param device    where the image was computed ({@code cpu}, {@code cuda:0}); null in results
+ *                  written before it existed
+ * @param dtype     the precision it was computed in ({@code fp32}, {@code fp16}, {@code bf16}); null
+ *                  in results written before it existed
  */
 @JsonPropertyOrder({"schemaVersion", "batchId", "index", "jobId", "status", "objectKey", "reason",
-        "workerId", "timings", "attempt", "model", "scheduler", "permanent", "warnings"})
+        "workerId", "timings", "attempt", "model", "scheduler", "permanent", "warnings", "device", "dtype"})
 public record RenderResult(
         int schemaVersion,
         String batchId,
@@ -39,7 +43,9 @@ public record RenderResult(
         String model,
         String scheduler,
         Boolean permanent,
-        List<String> warnings) implements Message {
+        List<String> warnings,
+        String device,
+        String dtype) implements Message {
 
     public enum Status {
         @JsonProperty("rendered") RENDERED,
@@ -61,6 +67,22 @@ public record RenderResult(
         permanent = Boolean.TRUE.equals(permanent) ? Boolean.TRUE : null; // written only when true
     }
 
+    /** A result without scheduler, permanence, device and dtype (as written before they existed). */
+    public RenderResult(int schemaVersion, String batchId, int index, String jobId, Status status, String objectKey,
+                        String reason, String workerId, Timings timings, int attempt, String model,
+                        List<String> warnings) {
+        this(schemaVersion, batchId, index, jobId, status, objectKey, reason, workerId, timings, attempt, model,
+                null, null, warnings, null, null);
+    }
+
+    /** A result without device and dtype (as written before they existed). */
+    public RenderResult(int schemaVersion, String batchId, int index, String jobId, Status status, String objectKey,
+                        String reason, String workerId, Timings timings, int attempt, String model,
+                        String scheduler, Boolean permanent, List<String> warnings) {
+        this(schemaVersion, batchId, index, jobId, status, objectKey, reason, workerId, timings, attempt, model,
+                scheduler, permanent, warnings, null, null);
+    }
+
     public static RenderResult rendered(RenderJob job, String workerId, Timings timings) {
         return rendered(job, workerId, job.model(), timings);
     }
@@ -72,8 +94,15 @@ public record RenderResult(
     /** @param warnings one line each, naming the field; null or empty: none */
     public static RenderResult rendered(RenderJob job, String workerId, String model, Timings timings,
                                         List<String> warnings) {
+        return rendered(job, workerId, model, timings, warnings, null, null);
+    }
+
+    /** @param device where it was computed (cpu, cuda:0); @param dtype in which precision (fp32, fp16, bf16) */
+    public static RenderResult rendered(RenderJob job, String workerId, String model, Timings timings,
+                                        List<String> warnings, String device, String dtype) {
         return new RenderResult(SCHEMA_VERSION, job.batchId(), job.index(), job.jobId(), Status.RENDERED,
-                job.objectKey(), null, workerId, timings, job.attempt(), model, job.scheduler(), null, warnings);
+                job.objectKey(), null, workerId, timings, job.attempt(), model, job.scheduler(), null, warnings,
+                device, dtype);
     }
 
     public static RenderResult failed(RenderJob job, String workerId, String reason) {
@@ -84,13 +113,13 @@ public record RenderResult(
     /** This result naming the scheduler that was used. */
     public RenderResult withScheduler(String used) {
         return new RenderResult(schemaVersion, batchId, index, jobId, status, objectKey, reason, workerId, timings,
-                attempt, model, used, permanent, warnings);
+                attempt, model, used, permanent, warnings, device, dtype);
     }
 
     /** This failure marked as one no retry can change. */
     public RenderResult asPermanent() {
         return new RenderResult(schemaVersion, batchId, index, jobId, status, objectKey, reason, workerId, timings,
-                attempt, model, scheduler, Boolean.TRUE, warnings);
+                attempt, model, scheduler, Boolean.TRUE, warnings, device, dtype);
     }
 
     /** {@link #permanent}: no retry can change this failure. */

@@ -76,6 +76,8 @@ class PngTest {
                 "C:/models/x", 1, 0);
         assertEquals("a\nSteps: 5, Sampler: DPM++ 2M, CFG scale: 1.25, Seed: 1, Size: 64x64, Model: \"C:/models/x\"",
                 quoted.toText());
+        assertEquals("a\nSteps: 5, Sampler: DPM++ 2M, CFG scale: 1.25, Seed: 1, Size: 64x64, Model: \"C:/models/x\","
+                + " Device: \"cuda:0\", Dtype: bf16", quoted.withCompute("cuda:0", "bf16").toText());
     }
 
     @Test

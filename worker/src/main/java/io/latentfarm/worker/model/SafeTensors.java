@@ -214,6 +214,32 @@ public final class SafeTensors implements TensorFile {
         return copy;
     }
 
+    /**
+     * Reads one tensor's little-endian bytes into {@code dst} (from its position; flipped on return)
+     * with plain reads: no mapping stays behind, so the file's pages do not count in this process's
+     * resident memory once the caller is done with {@code dst}.
+     */
+    public ByteBuffer readInto(String name, ByteBuffer dst) {
+        Entry e = supported(entry(name));
+        long len = e.end() - e.begin();
+        if (dst.remaining() < len) {
+            throw new IllegalArgumentException(name + ": " + len + " bytes do not fit in " + dst.remaining());
+        }
+        ByteBuffer view = dst.slice().limit(Math.toIntExact(len));
+        try {
+            long pos = dataStart + e.begin();
+            while (view.hasRemaining()) {
+                int n = channel.read(view, pos + view.position());
+                if (n < 0) {
+                    throw new ModelException(file + ": tensor '" + name + "' is cut short");
+                }
+            }
+        } catch (IOException ex) {
+            throw new ModelException(file + ": cannot read tensor '" + name + "' (" + ex.getMessage() + ")", ex);
+        }
+        return dst.limit(dst.position() + Math.toIntExact(len)).order(ByteOrder.LITTLE_ENDIAN);
+    }
+
     private ByteBuffer map(Entry e, FileChannel.MapMode mode) {
         long len = e.end() - e.begin();
         if (len > Integer.MAX_VALUE) {

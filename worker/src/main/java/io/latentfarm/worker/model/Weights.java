@@ -15,6 +15,10 @@ import java.util.List;
  * for {@code vb.pp("down_blocks").pp(1).get("attentions.0.proj_in.weight", 320, 320, 1, 1)} and the
  * name it asks for is the diffusers parameter name. Tensors are created on the manager's device in
  * {@link #dtype()}; F16/BF16 storage is widened when the compute type is float32.
+ *
+ * <p>Built with {@code DataType.BFLOAT16}, the view is mixed precision: {@link #dtype()} is float32
+ * (norms, embeddings, activations) and {@link #bf16()} tells convolutions, linear layers and
+ * attention to hold their weights and run their math in bf16.
  */
 public final class Weights {
 
@@ -23,31 +27,49 @@ public final class Weights {
         boolean contains(String fullName);
 
         NDArray load(String fullName, long[] expectedShape, NDManager manager);
+
+        /**
+         * As {@link #load}, for a tensor the caller converts and closes before its next call: it may
+         * live in a scratch buffer reused by the next call, and must not keep a file mapping alive
+         * (mapped pages count as resident memory until the mapping is collected).
+         */
+        default NDArray loadTransient(String fullName, long[] expectedShape, NDManager manager) {
+            return load(fullName, expectedShape, manager);
+        }
     }
 
     private final Source source;
     private final String prefix;
     private final NDManager manager;
     private final DataType dtype;
+    private final boolean bf16;
 
+    /** @param dtype FLOAT32, FLOAT16, or BFLOAT16 for the mixed bf16/float32 split */
     public Weights(List<? extends TensorFile> files, NDManager manager, DataType dtype) {
-        this(new FileSource(files), "", manager, dtype);
+        this(new FileSource(files), manager, dtype);
     }
 
+    /** @param dtype FLOAT32, FLOAT16, or BFLOAT16 for the mixed bf16/float32 split */
     public Weights(Source source, NDManager manager, DataType dtype) {
-        this(source, "", manager, dtype);
+        this(source, "", manager, dtype == DataType.BFLOAT16 ? DataType.FLOAT32 : dtype, dtype == DataType.BFLOAT16);
     }
 
-    private Weights(Source source, String prefix, NDManager manager, DataType dtype) {
+    private Weights(Source source, String prefix, NDManager manager, DataType dtype, boolean bf16) {
         this.source = source;
         this.prefix = prefix;
         this.manager = manager;
         this.dtype = dtype;
+        this.bf16 = bf16;
     }
 
     /** The view one level down: {@code pp("mid_block")}, then {@code pp(0)}. */
     public Weights pp(String name) {
-        return new Weights(source, prefix + name + ".", manager, dtype);
+        return new Weights(source, prefix + name + ".", manager, dtype, bf16);
+    }
+
+    /** This view with every layer in {@link #dtype()}: for the parts the mixed split keeps in float32. */
+    public Weights withoutBf16() {
+        return new Weights(source, prefix, manager, dtype, false);
     }
 
     public Weights pp(int index) {
@@ -58,8 +80,14 @@ public final class Weights {
         return manager;
     }
 
+    /** The dtype of the tensors {@link #get} returns and of the activations. */
     public DataType dtype() {
         return dtype;
+    }
+
+    /** Whether convolutions, linear layers and attention hold bf16 weights and compute in bf16. */
+    public boolean bf16() {
+        return bf16;
     }
 
     public String prefix() {
@@ -72,7 +100,19 @@ public final class Weights {
 
     /** The tensor {@code prefix + name}, checked against {@code expectedShape} when one is given. */
     public NDArray get(String name, long... expectedShape) {
-        NDArray array = source.load(prefix + name, expectedShape, manager);
+        return toDType(source.load(prefix + name, expectedShape, manager));
+    }
+
+    /**
+     * As {@link #get}, for a tensor the caller converts (to bf16) and closes before it asks for the
+     * next one: it is read into a reused buffer instead of mapped, so a bf16 model's resident
+     * memory holds the bf16 copies, not the file's float32 pages as well.
+     */
+    public NDArray getTransient(String name, long... expectedShape) {
+        return toDType(source.loadTransient(prefix + name, expectedShape, manager));
+    }
+
+    private NDArray toDType(NDArray array) {
         if (array.getDataType() != dtype) {
             NDArray converted = array.toType(dtype, false);
             array.close();
@@ -84,6 +124,8 @@ public final class Weights {
     /** Weights read from weights files (one, or the shards of one checkpoint). */
     public static final class FileSource implements Source {
         private final List<TensorFile> files;
+        /** reused by {@link #loadTransient}: each such tensor is converted and closed before the next */
+        private ByteBuffer scratch;
 
         public FileSource(List<? extends TensorFile> files) {
             this.files = List.copyOf(files);
@@ -96,9 +138,38 @@ public final class Weights {
 
         @Override
         public NDArray load(String full, long[] expectedShape, NDManager manager) {
-            TensorFile file = files.stream().filter(f -> f.contains(full)).findFirst()
+            return Weights.load(fileOf(full), full, expectedShape, manager);
+        }
+
+        /** Reads a safetensors tensor (no mapping) into one scratch buffer that grows to the largest asked for. */
+        @Override
+        public NDArray loadTransient(String full, long[] expectedShape, NDManager manager) {
+            TensorFile file = fileOf(full);
+            SafeTensors.Entry e = file.entry(full);
+            DataType type = switch (e.dtype()) {
+                case F32 -> DataType.FLOAT32;
+                case F16 -> DataType.FLOAT16;
+                default -> null;
+            };
+            if (type == null || !(file instanceof SafeTensors st)
+                    || (expectedShape.length > 0 && !Arrays.equals(e.shape(), expectedShape))) {
+                return load(full, expectedShape, manager); // checks the shape and says what is wrong
+            }
+            long len = e.end() - e.begin();
+            synchronized (this) {
+                if (scratch == null || scratch.capacity() < len) {
+                    scratch = ByteBuffer.allocateDirect(Math.toIntExact(len)).order(ByteOrder.nativeOrder());
+                }
+                scratch.clear();
+                NDArray array = manager.create(st.readInto(full, scratch), new Shape(e.shape()), type);
+                array.setName(full);
+                return array;
+            }
+        }
+
+        private TensorFile fileOf(String full) {
+            return files.stream().filter(f -> f.contains(full)).findFirst()
                     .orElseThrow(() -> new ModelException(describeFiles() + ": tensor '" + full + "' is missing"));
-            return Weights.load(file, full, expectedShape, manager);
         }
 
         private String describeFiles() {

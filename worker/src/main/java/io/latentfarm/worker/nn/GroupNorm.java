@@ -6,7 +6,7 @@ import io.latentfarm.worker.model.Weights;
 
 /**
  * torch.nn.GroupNorm on NCHW. DJL has no group norm: normalise [N, G, C/G*H*W] with a layer norm
- * over the last axis (no affine), then apply the per-channel weight and bias (error ~5e-7, FACTS.md).
+ * over the last axis (no affine), then apply the per-channel weight and bias (error ~5e-7).
  */
 public final class GroupNorm {
     private final int groups;

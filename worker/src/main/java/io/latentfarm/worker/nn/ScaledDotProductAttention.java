@@ -26,11 +26,23 @@ public final class ScaledDotProductAttention {
 
     /** @param mask additive mask broadcastable to [batch*heads, lq, lk], or null */
     public static NDArray attend(NDArray q, NDArray k, NDArray v, float scale, NDArray mask) {
+        return attend(q, k, v, scale, mask, false);
+    }
+
+    /**
+     * @param bf16 float32 q, k, v whose attention math may run in bf16 ({@link Bf16Ops#attend}) where
+     *     that pays ({@link Bf16Ops#attentionInBf16}); with a mask or another scale it runs in float32
+     */
+    public static NDArray attend(NDArray q, NDArray k, NDArray v, float scale, NDArray mask, boolean bf16) {
         if (FlopCounter.active()) {
             // q k^T and probs v: 2 * 2 * (batch*heads) * lq * lk * head_dim
             FlopCounter.add(4L * q.getShape().get(0) * q.getShape().get(1) * k.getShape().get(1) * q.getShape().get(2));
         }
-        ai.djl.nn.Block fused = mask == null && isDefaultScale(scale, q) ? FusedAttention.block() : null;
+        boolean plain = mask == null && isDefaultScale(scale, q);
+        if (bf16 && plain && Bf16Ops.attentionInBf16(q.getDevice())) {
+            return Bf16Ops.attend(q, k, v);
+        }
+        ai.djl.nn.Block fused = plain ? FusedAttention.block() : null;
         if (fused != null) {
             return FusedAttention.attend(fused, q, k, v);
         }

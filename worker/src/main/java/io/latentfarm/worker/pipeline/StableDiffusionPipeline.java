@@ -44,6 +44,8 @@ public final class StableDiffusionPipeline implements AutoCloseable {
     private final UNet2DConditionModel unet;
     private final AutoencoderKL vae;
     private final VaeConfig vaeConfig;
+    /** fp16 pipelines may decode in float32 (force_upcast); bf16 ones run the VAE mixed like the UNet */
+    private final DataType vaeDType;
     private final JsonNode schedulerConfig;
 
     private StableDiffusionPipeline(ModelFiles model, PipelineOptions options) {
@@ -54,11 +56,13 @@ public final class StableDiffusionPipeline implements AutoCloseable {
         try {
             Path tokenizerDir = model.tokenizerDir();
             this.tokenizer = tokenizerDir != null ? ClipTokenizer.load(tokenizerDir) : ClipTokenizer.bundled();
-            this.textEncoder = new ClipTextModel(weights("text_encoder"),
+            this.textEncoder = new ClipTextModel(weights("text_encoder", options.dtype()),
                     ClipTextConfig.from(folder.config("text_encoder")));
-            this.unet = new UNet2DConditionModel(UNetConfig.fromJson(folder.config("unet")), weights("unet"));
+            this.unet = new UNet2DConditionModel(UNetConfig.fromJson(folder.config("unet")),
+                    weights("unet", options.dtype()));
             this.vaeConfig = VaeConfig.fromJson(folder.config("vae"));
-            this.vae = new AutoencoderKL(vaeConfig, weights("vae"));
+            this.vaeDType = options.vaeDType(vaeConfig.forceUpcast());
+            this.vae = new AutoencoderKL(vaeConfig, weights("vae", vaeDType));
             this.schedulerConfig = folder.config("scheduler");
             checkFolderScheduler();
         } catch (RuntimeException e) {
@@ -82,8 +86,8 @@ public final class StableDiffusionPipeline implements AutoCloseable {
         }
     }
 
-    private Weights weights(String component) {
-        return new Weights(model.weights(component, options.variant()), manager, options.dtype());
+    private Weights weights(String component, DataType dtype) {
+        return new Weights(model.weights(component, options.variant()), manager, dtype);
     }
 
     /** Where the configs came from (the folder itself, --config, or the bundled SD v1 configs). */
@@ -244,7 +248,7 @@ public final class StableDiffusionPipeline implements AutoCloseable {
                     NDArray modelInput = cfg ? NDArrays.concat(new NDList(latents, latents)) : latents;
                     modelInput = scheduler.scaleModelInput(modelInput, i);
                     NDArray t = step.full(new Shape(modelInput.getShape().get(0)), (float) timesteps[i]);
-                    NDArray noisePred = unet.forward(toCompute(modelInput), toCompute(t), embeddings);
+                    NDArray noisePred = unet.forward(toCompute(modelInput), t, embeddings);
                     if (noisePred.getDataType() != DataType.FLOAT32) {
                         noisePred = noisePred.toType(DataType.FLOAT32, false);
                     }
@@ -273,8 +277,13 @@ public final class StableDiffusionPipeline implements AutoCloseable {
         }
     }
 
+    /** x in the UNet's activation dtype (float32 latents stay float32 for fp32 and bf16). */
     private NDArray toCompute(NDArray x) {
-        return x.getDataType() == options.dtype() ? x : x.toType(options.dtype(), false);
+        return toType(x, options.activationDType());
+    }
+
+    private static NDArray toType(NDArray x, DataType dtype) {
+        return x.getDataType() == dtype ? x : x.toType(dtype, false);
     }
 
     private int unetInChannels() {
@@ -325,7 +334,7 @@ public final class StableDiffusionPipeline implements AutoCloseable {
         try (NDManager sub = job.newSubManager()) {
             NDArray z = latents.get(new NDIndex("{}:{}", row, row + 1));
             z.attach(sub);
-            NDArray scaled = toCompute(z.div((float) vaeConfig.scalingFactor()));
+            NDArray scaled = toType(z.div((float) vaeConfig.scalingFactor()), PipelineOptions.activationDType(vaeDType));
             NDArray image = vae.decode(scaled);
             if (image.getDataType() != DataType.FLOAT32) image = image.toType(DataType.FLOAT32, false);
             image.attach(sub);

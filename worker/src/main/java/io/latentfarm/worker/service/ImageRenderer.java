@@ -42,8 +42,13 @@ public interface ImageRenderer extends AutoCloseable {
     /** The model's label, written into results, PNG parameters and manifests (e.g. its folder name). */
     String modelId();
 
-    /** Where it computes, in words ("cpu", "gpu(0)"). */
+    /** Where it computes: cpu, cuda:0. */
     String device();
+
+    /** The precision it computes in: fp32, fp16, bf16. */
+    default String dtype() {
+        return "fp32";
+    }
 
     /** Whether the model is ready to render (a renderer that loads in the background is not, at first). */
     default boolean isLoaded() {

@@ -200,6 +200,7 @@ public final class JobWorker implements AutoCloseable {
 
     public WorkerStatus status() {
         return new WorkerStatus(settings.workerId(), renderer.isLoaded(), renderer.modelId(), renderer.device(),
+                renderer.dtype(),
                 running, currentJob.get(), rendered.get(), failed.get(), skipped.get());
     }
 
@@ -540,7 +541,7 @@ public final class JobWorker implements AutoCloseable {
             byte[] png;
             try {
                 png = Png.encode(new RgbImage(image.width(), image.height(), image.rgb()),
-                        GenerationParameters.of(job, scheduler, model));
+                        GenerationParameters.of(job, scheduler, model).withCompute(renderer.device(), renderer.dtype()));
             } catch (RuntimeException e) {
                 // The job's doing, not the store's or the broker's: retrying would fail the same way.
                 publishFailure(job, "encoding the PNG failed: " + e, true);
@@ -555,8 +556,8 @@ public final class JobWorker implements AutoCloseable {
                     ms(rendered - lastStep[0]) + ms(uploadStart - encodeStart), ms(uploaded - uploadStart),
                     ms(uploaded - start));
             send(new ProducerRecord<>(topics.results(), job.batchId(),
-                    Json.toBytes(RenderResult.rendered(job, settings.workerId(), model, timings, warnings(job))
-                            .withScheduler(scheduler))));
+                    Json.toBytes(RenderResult.rendered(job, settings.workerId(), model, timings, warnings(job),
+                            renderer.device(), renderer.dtype()).withScheduler(scheduler))));
             this.rendered.incrementAndGet();
             observer.rendered(job, timings);
             // One line per job, in key=value form a log search can take apart.
@@ -593,7 +594,7 @@ public final class JobWorker implements AutoCloseable {
         long intervalNanos = settings.progressInterval().toNanos();
         long[] lastSent = {Long.MIN_VALUE};
         long[] previousStep = {Long.MIN_VALUE};
-        BatchEvent.WorkerInfo self = new BatchEvent.WorkerInfo(settings.workerId(), renderer.modelId(), renderer.device());
+        BatchEvent.WorkerInfo self = new BatchEvent.WorkerInfo(settings.workerId(), renderer.modelId(), renderer.device() + " " + renderer.dtype());
         return (step, total) -> {
             if (abandon.get()) {
                 throw new Abandoned();

@@ -27,11 +27,13 @@ public final class ModelLoad implements ImageRenderer {
 
     private final String modelId;
     private final String device;
+    private final String dtype;
     private final CompletableFuture<ImageRenderer> loaded = new CompletableFuture<>();
     private volatile double loadSeconds = Double.NaN;
     private volatile boolean closed;
 
-    private ModelLoad(String modelId, String device) {
+    private ModelLoad(String modelId, String device, String dtype) {
+        this.dtype = Objects.requireNonNull(dtype, "dtype");
         this.modelId = Objects.requireNonNull(modelId, "modelId");
         this.device = Objects.requireNonNull(device, "device");
     }
@@ -41,9 +43,11 @@ public final class ModelLoad implements ImageRenderer {
      *
      * @param modelId what health reports as the model while it loads (then the loaded renderer's id)
      * @param device  where it will compute, reported while it loads
+     * @param dtype   in which precision, reported while it loads
      */
-    public static ModelLoad start(String modelId, String device, Supplier<? extends ImageRenderer> load) {
-        ModelLoad m = new ModelLoad(modelId, device);
+    public static ModelLoad start(String modelId, String device, String dtype,
+                                  Supplier<? extends ImageRenderer> load) {
+        ModelLoad m = new ModelLoad(modelId, device, dtype);
         Thread t = new Thread(() -> m.load(load), "latentfarm-model-load");
         t.setDaemon(true);
         t.start();
@@ -130,6 +134,11 @@ public final class ModelLoad implements ImageRenderer {
     @Override
     public String device() {
         return isLoaded() ? loaded.join().device() : device;
+    }
+
+    @Override
+    public String dtype() {
+        return isLoaded() ? loaded.join().dtype() : dtype;
     }
 
     @Override

@@ -79,12 +79,12 @@ public final class PipelineRenderer implements ImageRenderer {
 
     @Override
     public String device() {
-        return device(pipeline.options());
+        return pipeline.options().deviceName();
     }
 
-    /** Where a pipeline with these options computes, in words ("cpu() float32"). */
-    public static String device(PipelineOptions options) {
-        return options.device().toString() + " " + options.dtype().toString().toLowerCase(java.util.Locale.ROOT);
+    @Override
+    public String dtype() {
+        return pipeline.options().dtypeName();
     }
 
     /** The id a model is known by: the one given, else the model's label ({@link ModelFiles#label}). */

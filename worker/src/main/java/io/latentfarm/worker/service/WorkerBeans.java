@@ -52,12 +52,21 @@ class WorkerBeans {
                            @Nullable @Value("${latentfarm.worker.config:}") String config,
                            @Nullable @Value("${latentfarm.worker.hf-cache:}") String hfCache,
                            @Nullable @Value("${latentfarm.worker.model-id:}") String modelId,
-                           @Nullable @Value("${latentfarm.worker.variant:}") String variant) {
+                           @Nullable @Value("${latentfarm.worker.variant:}") String variant,
+                           @Nullable @Value("${latentfarm.worker.device:auto}") String device,
+                           @Nullable @Value("${latentfarm.worker.dtype:auto}") String dtype,
+                           @Nullable @Value("${latentfarm.worker.vae-upcast:}") String vaeUpcast) {
         if (blank(model)) {
             throw new IllegalArgumentException("latentfarm.worker.model: not set; give LATENTFARM_WORKER_MODEL or"
                     + " --model with a diffusers Stable Diffusion v1 folder, a repo id or a checkpoint file");
         }
-        PipelineOptions options = PipelineOptions.auto(blank(variant) ? null : variant);
+        PipelineOptions options;
+        try {
+            options = PipelineOptions.resolve(device, dtype, blank(variant) ? null : variant)
+                    .withUpcastVae(blank(vaeUpcast) ? null : Boolean.parseBoolean(vaeUpcast.trim()));
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("latentfarm.worker." + e.getMessage(), e);
+        }
         String id = blank(modelId) ? null : modelId;
         ModelFiles files;
         try {
@@ -66,11 +75,12 @@ class WorkerBeans {
         } catch (RuntimeException e) {
             // a model that cannot be found is a failed load: health says DOWN and why
             String label = model.matches("[\\w.-]+/[\\w.-]+") ? model : String.valueOf(Path.of(model).getFileName());
-            return ModelLoad.start(PipelineRenderer.modelId(label, id), PipelineRenderer.device(options), () -> {
-                throw e;
-            });
+            return ModelLoad.start(PipelineRenderer.modelId(label, id), options.deviceName(), options.dtypeName(),
+                    () -> {
+                        throw e;
+                    });
         }
-        return ModelLoad.start(PipelineRenderer.modelId(files.label(), id), PipelineRenderer.device(options),
+        return ModelLoad.start(PipelineRenderer.modelId(files.label(), id), options.deviceName(), options.dtypeName(),
                 () -> PipelineRenderer.load(files, options, id));
     }
 

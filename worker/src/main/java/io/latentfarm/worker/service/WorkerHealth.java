@@ -32,6 +32,7 @@ class WorkerHealth extends AbstractHealthIndicator<Map<String, Object>> {
         details.put("modelState", s.modelLoaded() ? "loaded" : worker.crash() != null ? "failed" : "loading");
         details.put("model", s.model());
         details.put("device", s.device());
+        details.put("dtype", s.dtype());
         details.put("running", s.running());
         details.put("currentJob", s.currentJob() == null ? "idle" : s.currentJob());
         details.put("rendered", s.rendered());

@@ -39,6 +39,7 @@ public final class Attention {
     private final long headDim;
     private final float scale;
     private final boolean upcast;
+    private final boolean bf16;
 
     /**
      * @param contextDim size of the context tokens (cross_attention_dim), or queryDim for self-attention
@@ -56,6 +57,7 @@ public final class Attention {
         this.headDim = headDim;
         this.scale = (float) Math.pow(headDim, -0.5);
         this.upcast = upcast;
+        this.bf16 = vb.bf16();
     }
 
     /**
@@ -74,7 +76,7 @@ public final class Attention {
             k = toFloat32(k);
             v = toFloat32(v);
         }
-        NDArray attended = ScaledDotProductAttention.attend(q, k, v, scale, null);
+        NDArray attended = ScaledDotProductAttention.attend(q, k, v, scale, null, bf16);
         q.close();
         k.close();
         v.close();

@@ -5,12 +5,13 @@ import io.latentfarm.worker.model.Weights;
 import io.latentfarm.worker.nn.Activations;
 import io.latentfarm.worker.nn.Linear;
 
-/** diffusers' TimestepEmbedding: linear_1, silu, linear_2. */
+/** diffusers' TimestepEmbedding: linear_1, silu, linear_2; float32 in the mixed bf16 split (it is tiny). */
 public final class TimestepEmbedding {
     private final Linear linear1;
     private final Linear linear2;
 
     public TimestepEmbedding(Weights vb, long inChannels, long timeEmbedDim) {
+        vb = vb.withoutBf16();
         this.linear1 = new Linear(vb.pp("linear_1"), inChannels, timeEmbedDim, true);
         this.linear2 = new Linear(vb.pp("linear_2"), timeEmbedDim, timeEmbedDim, true);
     }

@@ -37,6 +37,23 @@ class WeightsTest {
         }
     }
 
+    /** fp16 files load as fp16 tensors for an fp16 pipeline (no upcast), and widen exactly for float32. */
+    @Test
+    void fp16WeightsLoadNatively(@TempDir Path dir) {
+        Path file = dir.resolve("w.safetensors");
+        float[] values = {1f, -0.5f, 0.333251953125f, 65504f, 6.1035156e-05f, 0f};
+        SafeTensorsWriter.write(file, List.of(new SafeTensorsWriter.Spec("a.weight", SafeTensorDType.F16, new long[]{2, 3})),
+                null, (spec, offset, out) -> System.arraycopy(values, (int) offset, out, 0, out.length));
+        try (SafeTensors st = SafeTensors.open(file); NDManager m = NDManager.newBaseManager()) {
+            NDArray half = new Weights(List.of(st), m, DataType.FLOAT16).pp("a").get("weight", 2, 3);
+            assertEquals(DataType.FLOAT16, half.getDataType());
+            assertEquals(half.getShape().size() * 2, half.toByteBuffer().remaining(), "two bytes per element");
+            NDArray widened = new Weights(List.of(st), m, DataType.FLOAT32).get("a.weight");
+            assertEquals(DataType.FLOAT32, widened.getDataType());
+            assertArrayEquals(values, widened.toFloatArray());
+        }
+    }
+
     @Test
     void modelFolderErrorsNameTheFile(@TempDir Path dir) throws IOException {
         assertTrue(assertThrows(ModelException.class, () -> ModelFolder.open(dir.resolve("absent")))

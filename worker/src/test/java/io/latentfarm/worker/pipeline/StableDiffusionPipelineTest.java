@@ -130,22 +130,29 @@ class StableDiffusionPipelineTest {
             for (int i = 0; i < images.size(); i++) {
                 byte[] got = images.get(i).rgb();
                 assertPixelsWithinOne(name + " image " + i + " (uint8 tensor)", Arrays.copyOfRange(expected, i * size, (i + 1) * size), got);
-                BufferedImage png = ImageIO.read(Reference.tinyModel().resolve("reference/" + c.get("png").get(i).asText()).toFile());
-                assertEquals(request.width(), png.getWidth(), name);
-                assertEquals(request.height(), png.getHeight(), name);
-                byte[] pngRgb = new byte[size];
-                for (int y = 0; y < png.getHeight(); y++) {
-                    for (int x = 0; x < png.getWidth(); x++) {
-                        int rgb = png.getRGB(x, y);
-                        int o = (y * png.getWidth() + x) * 3;
-                        pngRgb[o] = (byte) (rgb >> 16);
-                        pngRgb[o + 1] = (byte) (rgb >> 8);
-                        pngRgb[o + 2] = (byte) rgb;
-                    }
-                }
+                byte[] pngRgb = referencePng(c, i, request);
                 assertPixelsWithinOne(name + " image " + i + " (PNG)", pngRgb, got);
             }
         }
+    }
+
+    /** Image {@code i} of the case's reference PNGs as RGB bytes, checked to have the request's size. */
+    static byte[] referencePng(JsonNode c, int i, GenerationRequest request) throws IOException {
+        String name = c.get("name").asText();
+        BufferedImage png = ImageIO.read(Reference.tinyModel().resolve("reference/" + c.get("png").get(i).asText()).toFile());
+        assertEquals(request.width(), png.getWidth(), name);
+        assertEquals(request.height(), png.getHeight(), name);
+        byte[] pngRgb = new byte[request.width() * request.height() * 3];
+        for (int y = 0; y < png.getHeight(); y++) {
+            for (int x = 0; x < png.getWidth(); x++) {
+                int rgb = png.getRGB(x, y);
+                int o = (y * png.getWidth() + x) * 3;
+                pngRgb[o] = (byte) (rgb >> 16);
+                pngRgb[o + 1] = (byte) (rgb >> 8);
+                pngRgb[o + 2] = (byte) rgb;
+            }
+        }
+        return pngRgb;
     }
 
     /**

@@ -21,14 +21,14 @@ class ModelLoadTest {
     @Test
     void notLoadedUntilTheLoadReturns() throws Exception {
         CountDownLatch release = new CountDownLatch(1);
-        ModelLoad load = ModelLoad.start("sd-v1-4", "gpu(0) float16", () -> {
+        ModelLoad load = ModelLoad.start("sd-v1-4", "cuda:0", "fp16", () -> {
             await(release);
             return new Named("sd-v1-4 (loaded)");
         });
         assertFalse(load.isLoaded());
         assertFalse(load.awaitLoaded(Duration.ofMillis(50)));
         assertEquals("sd-v1-4", load.modelId());
-        assertEquals("gpu(0) float16", load.device());
+        assertEquals("cuda:0", load.device());
         assertTrue(Double.isNaN(load.loadSeconds()));
         assertThrows(IllegalStateException.class, () -> load.render(null, new int[0], ProgressListener.NONE));
         release.countDown();
@@ -42,7 +42,7 @@ class ModelLoadTest {
 
     @Test
     void aFailedLoadIsFinalAndSaysWhy() {
-        ModelLoad load = ModelLoad.start("broken", "cpu", () -> {
+        ModelLoad load = ModelLoad.start("broken", "cpu", "fp32", () -> {
             throw new IllegalArgumentException("unet/config.json is missing");
         });
         IllegalStateException e = assertThrows(IllegalStateException.class, () -> load.awaitLoaded(Duration.ofSeconds(10)));

@@ -47,6 +47,10 @@ class WorkerServiceTest {
     }
 
     private EmbeddedServer worker(Path model, String id) {
+        return worker(model, id, "auto");
+    }
+
+    private EmbeddedServer worker(Path model, String id, String dtype) {
         return ApplicationContext.run(EmbeddedServer.class, Map.of(
                 "micronaut.server.port", -1,
                 "latentfarm.kafka.bootstrap", kafka.bootstrapServers(),
@@ -54,19 +58,22 @@ class WorkerServiceTest {
                 "latentfarm.s3.access-key", s3.accessKey(),
                 "latentfarm.s3.secret-key", s3.secretKey(),
                 "latentfarm.worker.model", model.toString(),
-                "latentfarm.worker.worker-id", id), "worker");
+                "latentfarm.worker.worker-id", id,
+                "latentfarm.worker.device", "cpu",
+                "latentfarm.worker.dtype", dtype), "worker");
     }
 
     @Test
     void healthSaysTheModelIsLoadedAndWhere() throws Exception {
         Path model = Path.of(System.getProperty("latentfarm.fixtures", "../fixtures"), "tiny-sd-v1");
-        try (EmbeddedServer server = worker(model, "svc-worker")) {
+        try (EmbeddedServer server = worker(model, "svc-worker", "bf16")) {
             JsonNode health = awaitHealth(server.getURI(), "UP");
             JsonNode worker = health.path("details").path("worker").path("details");
             assertTrue(worker.path("modelLoaded").asBoolean(), health.toString());
             assertEquals("loaded", worker.path("modelState").asText(), health.toString());
             assertEquals("tiny-sd-v1", worker.path("model").asText(), health.toString());
-            assertTrue(worker.path("device").asText().startsWith("cpu"), health.toString());
+            assertEquals("cpu", worker.path("device").asText(), health.toString());
+            assertEquals("bf16", worker.path("dtype").asText(), health.toString());
             assertEquals("svc-worker", worker.path("workerId").asText(), health.toString());
 
             String metrics = get(server.getURI().resolve("/prometheus")).body();

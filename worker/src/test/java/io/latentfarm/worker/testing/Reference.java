@@ -75,6 +75,14 @@ public final class Reference {
                 s -> SafeTensors.open(tinyModel().resolve("reference/" + s + ".safetensors")));
     }
 
+    /** The values of a float32 or float16 array as floats (a float16 one is widened in a temporary copy). */
+    public static float[] toFloats(ai.djl.ndarray.NDArray a) {
+        if (a.getDataType() == ai.djl.ndarray.types.DataType.FLOAT32) return a.toFloatArray();
+        try (ai.djl.ndarray.NDArray f = a.toType(ai.djl.ndarray.types.DataType.FLOAT32, true)) {
+            return f.toFloatArray();
+        }
+    }
+
     /** Worst absolute difference and where it is. */
     public record Diff(double maxAbs, int index, double scale) {
     }
