@@ -69,7 +69,7 @@ class WebPageTest {
         stderr = System.err;
         System.setOut(new PrintStream(new TeeStream(stdout, LOGS), true, StandardCharsets.UTF_8));
         System.setErr(new PrintStream(new TeeStream(stderr, LOGS), true, StandardCharsets.UTF_8));
-        stack = new LocalStack(dir.resolve("data"), ModelOptions.of(CliTestSupport.tinyModel()), null, 0);
+        stack = new LocalStack(dir.resolve("data"), ModelOptions.of(CliTestSupport.tinyModel()), null, null, 0);
         stack.awaitModel(WAIT);
         web = stack.web();
     }
