@@ -23,7 +23,7 @@ import java.util.Set;
  * A memory-mapped safetensors file. The header is parsed once; each tensor is mapped as its own
  * slice on demand, so files over 2 GiB work and nothing is copied until a caller converts a tensor.
  * Slices are mapped {@code PRIVATE} (copy-on-write): a read-only mapping crashes the JVM when a
- * native op writes into a tensor built on it (FACTS.md).
+ * native op writes into a tensor built on it (in-place ops do).
  */
 public final class SafeTensors implements TensorFile {
 
