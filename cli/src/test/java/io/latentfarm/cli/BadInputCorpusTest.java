@@ -455,8 +455,8 @@ class BadInputCorpusTest {
         PrintStream out = System.out;
         PrintStream err = System.err;
         ByteArrayOutputStream captured = new ByteArrayOutputStream();
-        System.setOut(new PrintStream(new Tee(out, captured), true));
-        System.setErr(new PrintStream(new Tee(err, captured), true));
+        System.setOut(new PrintStream(new TeeStream(out, captured), true));
+        System.setErr(new PrintStream(new TeeStream(err, captured), true));
         try (EmbeddedKafka kafka = EmbeddedKafka.start(dir.resolve("kafka"));
              EmbeddedS3 s3 = EmbeddedS3.start(dir.resolve("s3"), "latentfarm", "corpus-access", SECRET);
              ObjectStore store = ObjectStore.open(s3.objectStoreConfig())) {
@@ -733,31 +733,4 @@ class BadInputCorpusTest {
         }
     }
 
-    /** Writes to the console and to the capture. */
-    private static final class Tee extends OutputStream {
-        private final OutputStream a;
-        private final OutputStream b;
-
-        Tee(OutputStream a, OutputStream b) {
-            this.a = a;
-            this.b = b;
-        }
-
-        @Override
-        public synchronized void write(int x) throws java.io.IOException {
-            a.write(x);
-            b.write(x);
-        }
-
-        @Override
-        public synchronized void write(byte[] buf, int off, int len) throws java.io.IOException {
-            a.write(buf, off, len);
-            b.write(buf, off, len);
-        }
-
-        @Override
-        public void flush() throws java.io.IOException {
-            a.flush();
-        }
-    }
 }
