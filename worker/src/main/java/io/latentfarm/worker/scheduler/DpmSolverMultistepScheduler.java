@@ -162,28 +162,7 @@ public final class DpmSolverMultistepScheduler extends BaseScheduler {
 
     /** The solver's working quantity: x0 (dpmsolver++) or epsilon (dpmsolver). */
     private NDArray convertModelOutput(NDArray modelOutput, int stepIndex, NDArray sample) {
-        float[] as = alphaSigma(sigmas[stepIndex]);
-        float alphaT = as[0];
-        float sigmaT = as[1];
-        String prediction = predictionType();
-        if (plusPlus) {
-            switch (prediction) {
-                case "epsilon":
-                    return sample.sub(modelOutput.mul(sigmaT)).div(alphaT);
-                case "sample":
-                    return modelOutput;
-                default: // v_prediction
-                    return sample.mul(alphaT).sub(modelOutput.mul(sigmaT));
-            }
-        }
-        switch (prediction) {
-            case "epsilon":
-                return modelOutput;
-            case "sample":
-                return sample.sub(modelOutput.mul(alphaT)).div(sigmaT);
-            default: // v_prediction
-                return modelOutput.mul(alphaT).add(sample.mul(sigmaT));
-        }
+        return NoiseSchedule.convertModelOutput(modelOutput, sample, sigmas[stepIndex], predictionType(), plusPlus);
     }
 
     private NDArray firstOrderUpdate(NDArray m0, int i, NDArray sample, NDArray noise) {

@@ -1,5 +1,7 @@
 package io.latentfarm.worker.scheduler;
 
+import ai.djl.ndarray.NDArray;
+
 /**
  * The numbers behind every scheduler (betas, alphas_cumprod, sigmas, timestep spacings), computed
  * along diffusers' own dtype path: torch float32 tensors for betas/alphas_cumprod (torch's CPU
@@ -336,6 +338,29 @@ final class NoiseSchedule {
         return new float[] {alpha, sigma * alpha};
     }
 
+    /**
+     * What a multistep solver works with, from the model's output at {@code sigma}: the predicted
+     * clean sample x0 ({@code predictX0}, as dpmsolver++ and UniPC's bh variants) or the noise.
+     */
+    static NDArray convertModelOutput(NDArray modelOutput, NDArray sample, float sigma, String predictionType,
+                                      boolean predictX0) {
+        float[] as = alphaSigma(sigma);
+        float alphaT = as[0];
+        float sigmaT = as[1];
+        if (predictX0) {
+            return switch (predictionType) {
+                case "epsilon" -> sample.sub(modelOutput.mul(sigmaT)).div(alphaT);
+                case "sample" -> modelOutput;
+                default -> sample.mul(alphaT).sub(modelOutput.mul(sigmaT)); // v_prediction
+            };
+        }
+        return switch (predictionType) {
+            case "epsilon" -> modelOutput;
+            case "sample" -> sample.sub(modelOutput.mul(alphaT)).div(sigmaT);
+            default -> modelOutput.mul(alphaT).add(sample.mul(sigmaT)); // v_prediction
+        };
+    }
+
     /** lambda = log(alpha_t) - log(sigma_t) of a sigma (float32). */
     static float lambda(float[] alphaSigma) {
         return (float) Math.log(alphaSigma[0]) - (float) Math.log(alphaSigma[1]);
@@ -347,8 +372,8 @@ final class NoiseSchedule {
     }
 
     /** One noise-drawing helper for every scheduler: noise of {@code like}'s shape from the job's generator. */
-    static ai.djl.ndarray.NDArray noise(StepScope s, io.latentfarm.worker.random.TorchGenerator generator,
-                                        ai.djl.ndarray.NDArray like, String who) {
+    static NDArray noise(StepScope s, io.latentfarm.worker.random.TorchGenerator generator,
+                         NDArray like, String who) {
         if (generator == null) throw new IllegalArgumentException(who + " draws noise: it needs the job's generator");
         return generator.randn(s.manager(), like.getShape());
     }

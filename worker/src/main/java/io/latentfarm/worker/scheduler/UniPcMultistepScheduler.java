@@ -127,28 +127,7 @@ public final class UniPcMultistepScheduler extends BaseScheduler {
     }
 
     private NDArray convertModelOutput(NDArray modelOutput, int stepIndex, NDArray sample) {
-        float[] as = NoiseSchedule.alphaSigma(sigmas[stepIndex]);
-        float alphaT = as[0];
-        float sigmaT = as[1];
-        String prediction = predictionType();
-        if (predictX0) {
-            switch (prediction) {
-                case "epsilon":
-                    return sample.sub(modelOutput.mul(sigmaT)).div(alphaT);
-                case "sample":
-                    return modelOutput;
-                default: // v_prediction
-                    return sample.mul(alphaT).sub(modelOutput.mul(sigmaT));
-            }
-        }
-        switch (prediction) {
-            case "epsilon":
-                return modelOutput;
-            case "sample":
-                return sample.sub(modelOutput.mul(alphaT)).div(sigmaT);
-            default: // v_prediction
-                return modelOutput.mul(alphaT).add(sample.mul(sigmaT));
-        }
+        return NoiseSchedule.convertModelOutput(modelOutput, sample, sigmas[stepIndex], predictionType(), predictX0);
     }
 
     /** The scalars both updates share: h_phi_1, B_h and the b vector for {@code order}. */
