@@ -18,12 +18,12 @@ import io.latentfarm.worker.pipeline.RenderedImage;
 import io.latentfarm.worker.service.JobWorker;
 import io.latentfarm.worker.service.PipelineRenderer;
 import io.latentfarm.worker.service.WorkerSettings;
+import io.latentfarm.embedded.EmbeddedS3;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import org.testcontainers.containers.MinIOContainer;
-import org.testcontainers.junit.jupiter.Container;
+import org.testcontainers.containers.GenericContainer;
 import org.testcontainers.junit.jupiter.Testcontainers;
-import org.testcontainers.kafka.KafkaContainer;
-import org.testcontainers.utility.DockerImageName;
 
 import java.net.URI;
 import java.time.Duration;
@@ -33,28 +33,38 @@ import java.util.List;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 /**
- * The 2x2 end-to-end run against Kafka and MinIO in containers, where a Docker engine exists;
- * skipped (not failed) without one. Images as in the embedded module's ContainersTest.
+ * The 2x2 end-to-end run against the broker and S3 server in containers of the project's own CLI
+ * image ({@link LocalImageServices}); skipped (not failed) where no Docker engine answers or the image
+ * is not built.
  */
 @Testcontainers(disabledWithoutDocker = true)
 class ContainersEndToEndTest {
-    private static final String KAFKA_IMAGE = System.getProperty("latentfarm.test.kafkaImage", "apache/kafka:4.1.2");
-    private static final String MINIO_IMAGE = System.getProperty("latentfarm.test.minioImage",
-            "quay.io/minio/minio:RELEASE.2023-09-04T19-57-37Z");
+    private static GenericContainer<?> broker;
+    private static GenericContainer<?> s3;
 
-    @Container
-    static final KafkaContainer KAFKA = new KafkaContainer(
-            DockerImageName.parse(KAFKA_IMAGE).asCompatibleSubstituteFor("apache/kafka"));
+    @BeforeAll
+    static void start() {
+        LocalImageServices.assumeImagePresent();
+        broker = LocalImageServices.broker();
+        s3 = LocalImageServices.s3();
+        broker.start();
+        s3.start();
+    }
 
-    @Container
-    static final MinIOContainer MINIO = new MinIOContainer(
-            DockerImageName.parse(MINIO_IMAGE).asCompatibleSubstituteFor("minio/minio"));
+    @AfterAll
+    static void stop() {
+        for (GenericContainer<?> c : new GenericContainer<?>[] {s3, broker}) {
+            if (c != null) {
+                c.stop();
+            }
+        }
+    }
 
     @Test
-    void twoByTwoGridOnKafkaAndMinio() {
-        ObjectStoreConfig config = ObjectStoreConfig.s3Compatible(URI.create(MINIO.getS3URL()), "latentfarm",
-                MINIO.getUserName(), MINIO.getPassword());
-        String bootstrap = KAFKA.getBootstrapServers();
+    void twoByTwoGridOnContainers() {
+        ObjectStoreConfig config = ObjectStoreConfig.s3Compatible(URI.create(LocalImageServices.endpoint(s3)),
+                EmbeddedS3.DEFAULT_BUCKET, EmbeddedS3.DEFAULT_ACCESS_KEY, EmbeddedS3.DEFAULT_SECRET_KEY);
+        String bootstrap = LocalImageServices.bootstrap(broker);
         try (ObjectStore store = ObjectStore.open(config);
              PipelineRenderer renderer = PipelineRenderer.load(EndToEndTest.MODEL, PipelineOptions.cpu(), null)) {
             store.createBucketIfMissing();

@@ -2,49 +2,56 @@ package io.latentfarm.embedded;
 
 import io.latentfarm.common.storage.ObjectStore;
 import io.latentfarm.common.storage.ObjectStoreConfig;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import org.testcontainers.containers.MinIOContainer;
-import org.testcontainers.junit.jupiter.Container;
+import org.testcontainers.containers.GenericContainer;
 import org.testcontainers.junit.jupiter.Testcontainers;
-import org.testcontainers.kafka.KafkaContainer;
-import org.testcontainers.utility.DockerImageName;
 
 import java.net.URI;
 
 /**
- * The same checks against Kafka and MinIO in containers, where a Docker engine exists; skipped
- * (not failed) without one. Image names can be overridden with the system properties
- * {@code latentfarm.test.kafkaImage} and {@code latentfarm.test.minioImage}.
+ * The same checks against the broker and S3 server running in containers of the project's own CLI
+ * image ({@link LocalImageServices}); skipped (not failed) where no Docker engine answers or the image
+ * is not built.
  */
 @Testcontainers(disabledWithoutDocker = true)
 class ContainersTest {
-    private static final String KAFKA_IMAGE = System.getProperty("latentfarm.test.kafkaImage", "apache/kafka:4.1.2");
-    // Docker Hub stopped serving minio/minio; MinIO publishes the same releases on quay.io.
-    private static final String MINIO_IMAGE = System.getProperty("latentfarm.test.minioImage",
-            "quay.io/minio/minio:RELEASE.2023-09-04T19-57-37Z");
+    private static GenericContainer<?> broker;
+    private static GenericContainer<?> s3;
 
-    @Container
-    static final KafkaContainer KAFKA = new KafkaContainer(
-            DockerImageName.parse(KAFKA_IMAGE).asCompatibleSubstituteFor("apache/kafka"));
+    @BeforeAll
+    static void start() {
+        LocalImageServices.assumeImagePresent();
+        broker = LocalImageServices.broker();
+        s3 = LocalImageServices.s3();
+        broker.start();
+        s3.start();
+    }
 
-    @Container
-    static final MinIOContainer MINIO = new MinIOContainer(
-            DockerImageName.parse(MINIO_IMAGE).asCompatibleSubstituteFor("minio/minio"));
+    @AfterAll
+    static void stop() {
+        for (GenericContainer<?> c : new GenericContainer<?>[] {s3, broker}) {
+            if (c != null) {
+                c.stop();
+            }
+        }
+    }
 
     @Test
     void produceAndConsume() throws Exception {
-        KafkaChecks.produceAndConsume(KAFKA.getBootstrapServers());
+        KafkaChecks.produceAndConsume(LocalImageServices.bootstrap(broker));
     }
 
     @Test
     void transactionalProducersAndReadCommittedConsumers() throws Exception {
-        KafkaChecks.transactions(KAFKA.getBootstrapServers());
+        KafkaChecks.transactions(LocalImageServices.bootstrap(broker));
     }
 
     @Test
     void putGetExistsListDeleteByteExact() {
-        ObjectStoreConfig config = ObjectStoreConfig.s3Compatible(URI.create(MINIO.getS3URL()), "latentfarm",
-                MINIO.getUserName(), MINIO.getPassword());
+        ObjectStoreConfig config = ObjectStoreConfig.s3Compatible(URI.create(LocalImageServices.endpoint(s3)),
+                EmbeddedS3.DEFAULT_BUCKET, EmbeddedS3.DEFAULT_ACCESS_KEY, EmbeddedS3.DEFAULT_SECRET_KEY);
         try (ObjectStore store = ObjectStore.open(config)) {
             ObjectStoreChecks.putGetExistsListDelete(store);
         }
