@@ -9,6 +9,7 @@ import io.latentfarm.common.message.RenderRequest;
 import io.latentfarm.common.storage.ObjectStore;
 import io.latentfarm.common.storage.ObjectStoreConfig;
 import io.latentfarm.coordinator.BatchClient;
+import io.latentfarm.embedded.LocalImageServices;
 import io.latentfarm.coordinator.Coordinator;
 import io.latentfarm.coordinator.CoordinatorSettings;
 import io.latentfarm.worker.pipeline.GenerationRequest;

@@ -18,6 +18,7 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
  * registry. Both servers listen on 127.0.0.1 only, hence host networking; {@code --port 0} lets each
  * pick a free port, read back from its ready line. Image: system property
  * {@code latentfarm.test.cliImage}, else {@code LATENTFARM_CLI_IMAGE}, else {@code latentfarm-cli}.
+ * The cli module's container test uses it too, through this module's test jar.
  */
 public final class LocalImageServices {
     public static final String IMAGE = System.getProperty("latentfarm.test.cliImage",
