@@ -23,7 +23,6 @@ import io.latentfarm.embedded.EmbeddedS3;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import org.testcontainers.containers.GenericContainer;
 import org.testcontainers.junit.jupiter.Testcontainers;
 
 import java.net.URI;
@@ -40,32 +39,25 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
  */
 @Testcontainers(disabledWithoutDocker = true)
 class ContainersEndToEndTest {
-    private static GenericContainer<?> broker;
-    private static GenericContainer<?> s3;
+    private static LocalImageServices.Running services;
 
     @BeforeAll
     static void start() {
-        LocalImageServices.assumeImagePresent();
-        broker = LocalImageServices.broker();
-        s3 = LocalImageServices.s3();
-        broker.start();
-        s3.start();
+        services = LocalImageServices.start();
     }
 
     @AfterAll
     static void stop() {
-        for (GenericContainer<?> c : new GenericContainer<?>[] {s3, broker}) {
-            if (c != null) {
-                c.stop();
-            }
+        if (services != null) {
+            services.close();
         }
     }
 
     @Test
     void twoByTwoGridOnContainers() {
-        ObjectStoreConfig config = ObjectStoreConfig.s3Compatible(URI.create(LocalImageServices.endpoint(s3)),
+        ObjectStoreConfig config = ObjectStoreConfig.s3Compatible(URI.create(services.endpoint()),
                 EmbeddedS3.DEFAULT_BUCKET, EmbeddedS3.DEFAULT_ACCESS_KEY, EmbeddedS3.DEFAULT_SECRET_KEY);
-        String bootstrap = LocalImageServices.bootstrap(broker);
+        String bootstrap = services.bootstrap();
         try (ObjectStore store = ObjectStore.open(config);
              PipelineRenderer renderer = PipelineRenderer.load(EndToEndTest.MODEL, PipelineOptions.cpu(), null)) {
             store.createBucketIfMissing();

@@ -5,7 +5,6 @@ import io.latentfarm.common.storage.ObjectStoreConfig;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import org.testcontainers.containers.GenericContainer;
 import org.testcontainers.junit.jupiter.Testcontainers;
 
 import java.net.URI;
@@ -17,40 +16,33 @@ import java.net.URI;
  */
 @Testcontainers(disabledWithoutDocker = true)
 class ContainersTest {
-    private static GenericContainer<?> broker;
-    private static GenericContainer<?> s3;
+    private static LocalImageServices.Running services;
 
     @BeforeAll
     static void start() {
-        LocalImageServices.assumeImagePresent();
-        broker = LocalImageServices.broker();
-        s3 = LocalImageServices.s3();
-        broker.start();
-        s3.start();
+        services = LocalImageServices.start();
     }
 
     @AfterAll
     static void stop() {
-        for (GenericContainer<?> c : new GenericContainer<?>[] {s3, broker}) {
-            if (c != null) {
-                c.stop();
-            }
+        if (services != null) {
+            services.close();
         }
     }
 
     @Test
     void produceAndConsume() throws Exception {
-        KafkaChecks.produceAndConsume(LocalImageServices.bootstrap(broker));
+        KafkaChecks.produceAndConsume(services.bootstrap());
     }
 
     @Test
     void transactionalProducersAndReadCommittedConsumers() throws Exception {
-        KafkaChecks.transactions(LocalImageServices.bootstrap(broker));
+        KafkaChecks.transactions(services.bootstrap());
     }
 
     @Test
     void putGetExistsListDeleteByteExact() {
-        ObjectStoreConfig config = ObjectStoreConfig.s3Compatible(URI.create(LocalImageServices.endpoint(s3)),
+        ObjectStoreConfig config = ObjectStoreConfig.s3Compatible(URI.create(services.endpoint()),
                 EmbeddedS3.DEFAULT_BUCKET, EmbeddedS3.DEFAULT_ACCESS_KEY, EmbeddedS3.DEFAULT_SECRET_KEY);
         try (ObjectStore store = ObjectStore.open(config)) {
             ObjectStoreChecks.putGetExistsListDelete(store);

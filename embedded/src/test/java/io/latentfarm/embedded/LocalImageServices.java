@@ -41,24 +41,61 @@ public final class LocalImageServices {
         }
     }
 
+    /** A started broker and S3 server; closing stops both. */
+    public static final class Running implements AutoCloseable {
+        private final GenericContainer<?> broker = broker();
+        private final GenericContainer<?> s3 = s3();
+
+        private Running() {
+        }
+
+        public String bootstrap() {
+            return LocalImageServices.bootstrap(broker);
+        }
+
+        public String endpoint() {
+            return LocalImageServices.endpoint(s3);
+        }
+
+        @Override
+        public void close() {
+            s3.stop();
+            broker.stop();
+        }
+    }
+
+    /** Both servers, started; the test is skipped (not failed) where the engine or the image is absent. */
+    public static Running start() {
+        assumeImagePresent();
+        Running running = new Running();
+        try {
+            running.broker.start();
+            running.s3.start();
+        } catch (RuntimeException e) {
+            running.close();
+            throw e;
+        }
+        return running;
+    }
+
     /** A not yet started {@code latentfarm broker} with its data inside the container. */
-    public static GenericContainer<?> broker() {
+    private static GenericContainer<?> broker() {
         return service("broker ready", "broker", "--data", "/var/lib/latentfarm/kafka", "--port", "0");
     }
 
     /** A not yet started {@code latentfarm s3} with {@link EmbeddedS3}'s default bucket and keys. */
-    public static GenericContainer<?> s3() {
+    private static GenericContainer<?> s3() {
         return service("s3 ready", "s3", "--data", "/var/lib/latentfarm/s3", "--port", "0",
                 "--access-key", EmbeddedS3.DEFAULT_ACCESS_KEY, "--secret-key", EmbeddedS3.DEFAULT_SECRET_KEY);
     }
 
     /** The started broker's bootstrap address, from its line "broker ready: bootstrap HOST:PORT, ...". */
-    public static String bootstrap(GenericContainer<?> broker) {
+    private static String bootstrap(GenericContainer<?> broker) {
         return readyValue(broker, "bootstrap ([^,\\s]+)");
     }
 
     /** The started S3 server's endpoint, from its line "s3 ready: endpoint http://HOST:PORT ...". */
-    public static String endpoint(GenericContainer<?> s3) {
+    private static String endpoint(GenericContainer<?> s3) {
         return readyValue(s3, "endpoint (\\S+)");
     }
 
