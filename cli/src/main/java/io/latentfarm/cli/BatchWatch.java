@@ -2,8 +2,8 @@ package io.latentfarm.cli;
 
 import io.latentfarm.common.message.BatchEvent;
 import io.latentfarm.common.storage.ObjectKeys;
-import io.latentfarm.common.storage.ObjectStore;
-import io.latentfarm.coordinator.BatchClient;
+import io.latentfarm.client.storage.ObjectStore;
+import io.latentfarm.client.BatchClient;
 
 import java.io.IOException;
 import java.io.PrintWriter;

@@ -3,7 +3,7 @@ package io.latentfarm.cli;
 import io.latentfarm.common.BatchIds;
 import io.latentfarm.common.message.BatchEvent;
 import io.latentfarm.common.message.CancelRequest;
-import io.latentfarm.coordinator.BatchClient;
+import io.latentfarm.client.BatchClient;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;

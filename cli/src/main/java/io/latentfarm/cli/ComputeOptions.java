@@ -1,6 +1,6 @@
 package io.latentfarm.cli;
 
-import io.latentfarm.worker.pipeline.PipelineOptions;
+import io.latentfarm.model.pipeline.PipelineOptions;
 import picocli.CommandLine.Option;
 
 /** {@code --device} and {@code --dtype}: where the model computes and in which precision. */

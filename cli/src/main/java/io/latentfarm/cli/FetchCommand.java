@@ -1,6 +1,6 @@
 package io.latentfarm.cli;
 
-import io.latentfarm.common.storage.ObjectStore;
+import io.latentfarm.client.storage.ObjectStore;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;

@@ -4,10 +4,10 @@ import io.latentfarm.common.image.GenerationParameters;
 import io.latentfarm.common.image.Grid;
 import io.latentfarm.common.image.Png;
 import io.latentfarm.common.image.RgbImage;
-import io.latentfarm.worker.pipeline.GenerationRequest;
-import io.latentfarm.worker.pipeline.PipelineOptions;
-import io.latentfarm.worker.pipeline.RenderedImage;
-import io.latentfarm.worker.pipeline.StableDiffusionPipeline;
+import io.latentfarm.model.pipeline.GenerationRequest;
+import io.latentfarm.model.pipeline.PipelineOptions;
+import io.latentfarm.model.pipeline.RenderedImage;
+import io.latentfarm.model.pipeline.StableDiffusionPipeline;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
@@ -95,7 +95,7 @@ public final class GenerateCommand implements Callable<Integer> {
             throw new IllegalArgumentException("--rows x --cols is " + rows * cols + " but the call draws "
                     + request.batchSize() + " images (" + prompts.size() + " prompt(s) x " + imagesPerPrompt + ")");
         }
-        io.latentfarm.worker.model.ModelFiles modelFiles = model.resolve();
+        io.latentfarm.model.files.ModelFiles modelFiles = model.resolve();
         PipelineOptions options = compute.resolve(variant);
         if (randomSeed) {
             out().println("seed: " + s);

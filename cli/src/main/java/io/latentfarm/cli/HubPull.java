@@ -2,7 +2,7 @@ package io.latentfarm.cli;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import io.latentfarm.worker.model.HfCache;
+import io.latentfarm.model.files.HfCache;
 
 import java.io.IOException;
 import java.io.InputStream;

@@ -1,6 +1,6 @@
 package io.latentfarm.cli;
 
-import io.latentfarm.worker.pipeline.RandomModel;
+import io.latentfarm.model.pipeline.RandomModel;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 

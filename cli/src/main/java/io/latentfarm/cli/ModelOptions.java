@@ -1,6 +1,6 @@
 package io.latentfarm.cli;
 
-import io.latentfarm.worker.model.ModelFiles;
+import io.latentfarm.model.files.ModelFiles;
 import picocli.CommandLine.Option;
 
 import java.nio.file.Path;

@@ -1,7 +1,7 @@
 package io.latentfarm.cli;
 
 import io.latentfarm.common.storage.ObjectKeys;
-import io.latentfarm.common.storage.ObjectStoreConfig;
+import io.latentfarm.client.storage.ObjectStoreConfig;
 import picocli.CommandLine.Option;
 
 import java.net.URI;

@@ -2,8 +2,8 @@ package io.latentfarm.cli;
 
 import io.latentfarm.common.message.BatchEvent;
 import io.latentfarm.common.message.RenderRequest;
-import io.latentfarm.common.storage.ObjectStore;
-import io.latentfarm.coordinator.BatchClient;
+import io.latentfarm.client.storage.ObjectStore;
+import io.latentfarm.client.BatchClient;
 import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;

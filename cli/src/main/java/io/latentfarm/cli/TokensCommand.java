@@ -1,8 +1,8 @@
 package io.latentfarm.cli;
 
-import io.latentfarm.worker.model.ModelFolder;
-import io.latentfarm.worker.text.ClipTokenizer;
-import io.latentfarm.worker.text.ClipTokens;
+import io.latentfarm.model.files.ModelFolder;
+import io.latentfarm.model.text.ClipTokenizer;
+import io.latentfarm.model.text.ClipTokens;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;

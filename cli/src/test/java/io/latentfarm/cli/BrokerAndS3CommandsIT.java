@@ -1,7 +1,7 @@
 package io.latentfarm.cli;
 
-import io.latentfarm.common.storage.ObjectStore;
-import io.latentfarm.common.storage.ObjectStoreConfig;
+import io.latentfarm.client.storage.ObjectStore;
+import io.latentfarm.client.storage.ObjectStoreConfig;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.NewTopic;
 import org.apache.kafka.clients.consumer.ConsumerConfig;

@@ -25,15 +25,15 @@ class ModelCommandTest {
             assertTrue(Files.isRegularFile(model.resolve(f)), f);
         }
         // every weight a real checkpoint has: the VAE's encoder too
-        try (io.latentfarm.worker.model.SafeTensors vae = io.latentfarm.worker.model.SafeTensors.open(
+        try (io.latentfarm.model.files.SafeTensors vae = io.latentfarm.model.files.SafeTensors.open(
                 model.resolve("vae/diffusion_pytorch_model.safetensors"));
-             io.latentfarm.worker.model.SafeTensors ref = io.latentfarm.worker.model.SafeTensors.open(
+             io.latentfarm.model.files.SafeTensors ref = io.latentfarm.model.files.SafeTensors.open(
                      tinyModel().resolve("vae/diffusion_pytorch_model.safetensors"))) {
             assertEquals(ref.names(), vae.names());
         }
-        try (io.latentfarm.worker.model.SafeTensors unet = io.latentfarm.worker.model.SafeTensors.open(
+        try (io.latentfarm.model.files.SafeTensors unet = io.latentfarm.model.files.SafeTensors.open(
                 model.resolve("unet/diffusion_pytorch_model.safetensors"));
-             io.latentfarm.worker.model.SafeTensors ref = io.latentfarm.worker.model.SafeTensors.open(
+             io.latentfarm.model.files.SafeTensors ref = io.latentfarm.model.files.SafeTensors.open(
                      tinyModel().resolve("unet/diffusion_pytorch_model.safetensors"))) {
             assertEquals(ref.names(), unet.names());
         }

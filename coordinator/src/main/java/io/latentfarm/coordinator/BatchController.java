@@ -1,5 +1,6 @@
 package io.latentfarm.coordinator;
 
+import io.latentfarm.client.BatchClient;
 import io.latentfarm.common.BatchIds;
 import io.latentfarm.common.message.Json;
 import io.latentfarm.common.message.MessageDecodeException;

@@ -1,7 +1,7 @@
 package io.latentfarm.coordinator;
 
 import io.latentfarm.common.BatchIds;
-import io.latentfarm.common.storage.ObjectStore;
+import io.latentfarm.client.storage.ObjectStore;
 import io.micronaut.context.annotation.Requires;
 import io.micronaut.http.HttpResponse;
 import io.micronaut.http.MediaType;

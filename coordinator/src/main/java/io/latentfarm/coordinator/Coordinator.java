@@ -1,5 +1,6 @@
 package io.latentfarm.coordinator;
 
+import io.latentfarm.client.kafka.Partitions;
 import io.latentfarm.common.BatchIds;
 import io.latentfarm.common.Excerpt;
 import io.latentfarm.common.Topics;
@@ -8,7 +9,7 @@ import io.latentfarm.common.image.Png;
 import io.latentfarm.common.image.RgbImage;
 import io.latentfarm.common.message.BatchEvent;
 import io.latentfarm.common.message.CancelRequest;
-import io.latentfarm.common.message.DeadLetters;
+import io.latentfarm.client.kafka.DeadLetters;
 import io.latentfarm.common.message.Json;
 import io.latentfarm.common.message.MessageDecodeException;
 import io.latentfarm.common.message.RecordLimits;
@@ -16,8 +17,8 @@ import io.latentfarm.common.message.RenderJob;
 import io.latentfarm.common.message.RenderRequest;
 import io.latentfarm.common.message.RenderResult;
 import io.latentfarm.common.storage.ObjectKeys;
-import io.latentfarm.common.storage.ObjectNotFoundException;
-import io.latentfarm.common.storage.ObjectStore;
+import io.latentfarm.client.storage.ObjectNotFoundException;
+import io.latentfarm.client.storage.ObjectStore;
 import io.latentfarm.common.validation.RequestValidator;
 import io.latentfarm.common.validation.Violation;
 import org.apache.kafka.clients.admin.Admin;

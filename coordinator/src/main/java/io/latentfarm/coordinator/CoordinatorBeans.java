@@ -1,7 +1,8 @@
 package io.latentfarm.coordinator;
 
+import io.latentfarm.client.BatchClient;
 import io.latentfarm.common.message.RecordLimits;
-import io.latentfarm.common.storage.ObjectStore;
+import io.latentfarm.client.storage.ObjectStore;
 import io.latentfarm.common.validation.Limits;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micronaut.context.annotation.Bean;

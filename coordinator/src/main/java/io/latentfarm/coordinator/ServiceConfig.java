@@ -2,7 +2,7 @@ package io.latentfarm.coordinator;
 
 import io.latentfarm.common.Topics;
 import io.latentfarm.common.storage.ObjectKeys;
-import io.latentfarm.common.storage.ObjectStoreConfig;
+import io.latentfarm.client.storage.ObjectStoreConfig;
 
 import java.net.URI;
 

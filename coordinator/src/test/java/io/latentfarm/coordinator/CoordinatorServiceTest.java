@@ -1,5 +1,6 @@
 package io.latentfarm.coordinator;
 
+import io.latentfarm.client.BatchClient;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.latentfarm.common.Topics;
 import io.latentfarm.common.message.BatchEvent;

@@ -1,5 +1,6 @@
 package io.latentfarm.coordinator;
 
+import io.latentfarm.client.BatchClient;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.latentfarm.common.Topics;
 import io.latentfarm.common.image.Grid;
@@ -10,7 +11,7 @@ import io.latentfarm.common.message.Json;
 import io.latentfarm.common.message.RecordLimits;
 import io.latentfarm.common.message.RenderJob;
 import io.latentfarm.common.message.RenderRequest;
-import io.latentfarm.common.storage.ObjectStore;
+import io.latentfarm.client.storage.ObjectStore;
 import io.latentfarm.embedded.EmbeddedKafka;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;

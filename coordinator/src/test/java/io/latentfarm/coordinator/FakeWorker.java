@@ -6,7 +6,7 @@ import io.latentfarm.common.image.RgbImage;
 import io.latentfarm.common.message.Json;
 import io.latentfarm.common.message.RenderJob;
 import io.latentfarm.common.message.RenderResult;
-import io.latentfarm.common.storage.ObjectStore;
+import io.latentfarm.client.storage.ObjectStore;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;

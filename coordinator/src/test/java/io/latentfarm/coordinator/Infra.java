@@ -1,6 +1,6 @@
 package io.latentfarm.coordinator;
 
-import io.latentfarm.common.storage.ObjectStore;
+import io.latentfarm.client.storage.ObjectStore;
 import io.latentfarm.embedded.EmbeddedKafka;
 import io.latentfarm.embedded.EmbeddedS3;
 

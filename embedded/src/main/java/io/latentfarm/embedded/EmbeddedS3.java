@@ -1,6 +1,7 @@
 package io.latentfarm.embedded;
 
-import io.latentfarm.common.storage.ObjectStoreConfig;
+
+import io.latentfarm.client.storage.ObjectStoreConfig;
 import org.gaul.s3proxy.S3Proxy;
 import org.gaul.s3proxy.auth.AuthenticationType;
 import org.gaul.s3proxy.blobstore.BlobStore;

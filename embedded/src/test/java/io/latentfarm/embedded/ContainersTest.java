@@ -1,7 +1,7 @@
 package io.latentfarm.embedded;
 
-import io.latentfarm.common.storage.ObjectStore;
-import io.latentfarm.common.storage.ObjectStoreConfig;
+import io.latentfarm.client.storage.ObjectStore;
+import io.latentfarm.client.storage.ObjectStoreConfig;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;

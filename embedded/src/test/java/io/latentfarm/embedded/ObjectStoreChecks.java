@@ -4,8 +4,8 @@ import io.latentfarm.common.image.GenerationParameters;
 import io.latentfarm.common.image.Png;
 import io.latentfarm.common.image.RgbImage;
 import io.latentfarm.common.storage.ObjectKeys;
-import io.latentfarm.common.storage.ObjectNotFoundException;
-import io.latentfarm.common.storage.ObjectStore;
+import io.latentfarm.client.storage.ObjectNotFoundException;
+import io.latentfarm.client.storage.ObjectStore;
 
 import java.util.List;
 import java.util.Random;

@@ -1,9 +1,9 @@
 package io.latentfarm.worker.service;
 
 import io.latentfarm.common.message.RenderJob;
-import io.latentfarm.worker.pipeline.GenerationRequest;
-import io.latentfarm.worker.pipeline.ProgressListener;
-import io.latentfarm.worker.pipeline.RenderedImage;
+import io.latentfarm.model.pipeline.GenerationRequest;
+import io.latentfarm.model.pipeline.ProgressListener;
+import io.latentfarm.model.pipeline.RenderedImage;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 

@@ -1,14 +1,14 @@
 package io.latentfarm.worker.service;
 
 import io.latentfarm.common.message.RenderJob;
-import io.latentfarm.worker.model.ModelFiles;
-import io.latentfarm.worker.pipeline.GenerationRequest;
-import io.latentfarm.worker.pipeline.PipelineOptions;
-import io.latentfarm.worker.pipeline.ProgressListener;
-import io.latentfarm.worker.pipeline.RenderedImage;
-import io.latentfarm.worker.pipeline.StableDiffusionPipeline;
-import io.latentfarm.worker.text.ClipTokenizer;
-import io.latentfarm.worker.text.ClipTokens;
+import io.latentfarm.model.files.ModelFiles;
+import io.latentfarm.model.pipeline.GenerationRequest;
+import io.latentfarm.model.pipeline.PipelineOptions;
+import io.latentfarm.model.pipeline.ProgressListener;
+import io.latentfarm.model.pipeline.RenderedImage;
+import io.latentfarm.model.pipeline.StableDiffusionPipeline;
+import io.latentfarm.model.text.ClipTokenizer;
+import io.latentfarm.model.text.ClipTokens;
 
 import java.nio.file.Path;
 import java.util.ArrayList;

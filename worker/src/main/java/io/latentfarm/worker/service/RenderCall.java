@@ -2,7 +2,7 @@ package io.latentfarm.worker.service;
 
 import io.latentfarm.common.message.RenderJob;
 import io.latentfarm.common.message.SeedMode;
-import io.latentfarm.worker.pipeline.GenerationRequest;
+import io.latentfarm.model.pipeline.GenerationRequest;
 
 import java.util.ArrayList;
 import java.util.Arrays;

@@ -1,8 +1,8 @@
 package io.latentfarm.worker.service;
 
-import io.latentfarm.worker.pipeline.GenerationRequest;
-import io.latentfarm.worker.pipeline.ProgressListener;
-import io.latentfarm.worker.pipeline.RenderedImage;
+import io.latentfarm.model.pipeline.GenerationRequest;
+import io.latentfarm.model.pipeline.ProgressListener;
+import io.latentfarm.model.pipeline.RenderedImage;
 import org.junit.jupiter.api.Test;
 
 import java.time.Duration;

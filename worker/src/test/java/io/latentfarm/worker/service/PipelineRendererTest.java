@@ -3,8 +3,8 @@ package io.latentfarm.worker.service;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.latentfarm.common.message.RenderJob;
 import io.latentfarm.common.message.RenderRequest;
-import io.latentfarm.worker.pipeline.PipelineOptions;
-import io.latentfarm.worker.testing.Reference;
+import io.latentfarm.model.pipeline.PipelineOptions;
+import io.latentfarm.model.testing.Reference;
 import org.junit.jupiter.api.Test;
 
 import java.util.ArrayList;

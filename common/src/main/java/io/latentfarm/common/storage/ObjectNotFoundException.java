@@ -1,8 +1,0 @@
-package io.latentfarm.common.storage;
-
-/** The key is not in the bucket. */
-public final class ObjectNotFoundException extends RuntimeException {
-    public ObjectNotFoundException(String bucket, String key) {
-        super("no object " + key + " in bucket " + bucket);
-    }
-}
