@@ -28,6 +28,10 @@ import java.util.Map;
  * matches that fixture bit for bit) and {@link NormalKernel#DEFAULT} (the portable kernel: float
  * log/cos/sin; other CPUs). They differ by at most a few ulp.
  *
+ * <p>Row i of a batch's draw ({@link #randnSlice(long[], int)}, {@link #batchRow(int, int)}) costs
+ * the row plus an mt19937 jump-ahead ({@code Mt19937Jump}) over the rest of the batch, so image
+ * 999,999 of a million-image batch is as cheap as image 0.
+ *
  * <p>Not thread-safe to share, and needs no sharing: every job owns its generator, there is no
  * global state (two jobs in two threads never disturb each other). Methods are synchronized anyway,
  * like torch's generator mutex.
@@ -40,15 +44,16 @@ public final class TorchGenerator {
     private static final int N = Mt19937Jump.N;
     private static final int M = 397;
     /**
-     * Up to this many values a row of a batch is cut from the whole draw (a 16-image 512x512 batch
-     * is 262,144 values, milliseconds); above it only the row's blocks are drawn.
+     * Up to this many values a row of a batch is cut from the whole draw (a 16-image 512x512 batch,
+     * some 8 ms: Box-Muller costs ~30 ns a value); above it only the row's blocks are drawn and
+     * the rest of the stream is skipped, which costs ~3 ns an output when stepped.
      */
-    static final long FULL_DRAW_MAX = 1L << 22;
+    static final long FULL_DRAW_MAX = 1L << 18;
     /**
-     * Skipping fewer outputs than this steps the generator (about a nanosecond an output); longer
-     * skips apply a jump polynomial (milliseconds, plus computing the polynomial once).
+     * Skipping fewer outputs than this steps the generator (~11 ms at the limit); longer skips
+     * apply a jump polynomial (~1.5 ms, after ~11 ms to compute the polynomial once per distance).
      */
-    static final long MIN_POLY_JUMP = 1L << 24;
+    static final long MIN_POLY_JUMP = 1L << 22;
 
     private final long seed;
     private final NormalKernel kernel;
@@ -103,10 +108,13 @@ public final class TorchGenerator {
 
     /**
      * A view for a worker that renders image {@code row} of a {@code batchSize}-image job alone:
-     * {@code randn(shape)} with {@code shape[0] == 1} draws {@code randn([batchSize, shape[1:]...])}
-     * from this generator (so its state advances exactly as diffusers' does for the whole batch)
-     * and returns row {@code row}. Use it for the initial latents and pass it to the scheduler,
-     * whose step noise is drawn with the sample's shape (diffusers draws it for the whole batch).
+     * {@code randn(shape)} with {@code shape[0] == 1} returns row {@code row} of
+     * {@code randn([batchSize, shape[1:]...])} drawn from this generator, which advances exactly as
+     * diffusers' does for the whole batch ({@link #randnSlice(long[], int)}: a large batch is
+     * skipped by jump-ahead, not drawn). Use it for the initial latents and pass it to the
+     * scheduler, whose step noise is drawn with the sample's shape (diffusers draws it for the
+     * whole batch): every step jumps the same distances, so the view's generator keeps their jump
+     * polynomials and a step pays only their application.
      */
     public TorchGenerator batchRow(int batchSize, int row) {
         if (batchSource != null) throw new IllegalStateException("already a batch-row view");
