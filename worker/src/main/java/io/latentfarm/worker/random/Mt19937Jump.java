@@ -77,8 +77,11 @@ final class Mt19937Jump {
         for (int i = 0; i < N; i++) mt[i] = r[(pr + i) % N];
     }
 
-    /** One mt19937 step on a circular window whose oldest word is at {@code p}: that word becomes the newest. */
-    private static void step(int[] w, int p) {
+    /**
+     * One mt19937 step on a circular window whose oldest word is at {@code p}: that word becomes
+     * the newest. A twist is this step at p = 0..623 in turn.
+     */
+    static void step(int[] w, int p) {
         int y = (w[p] & UPPER) | (w[p + 1 == N ? 0 : p + 1] & LOWER);
         int q = p + M;
         int v = w[q >= N ? q - N : q] ^ (y >>> 1);

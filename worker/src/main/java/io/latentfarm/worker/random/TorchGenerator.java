@@ -42,7 +42,6 @@ public final class TorchGenerator {
     public enum NormalKernel { AVX2, DEFAULT }
 
     private static final int N = Mt19937Jump.N;
-    private static final int M = 397;
     /**
      * Up to this many values a row of a batch is cut from the whole draw (a 16-image 512x512 batch,
      * some 8 ms: Box-Muller costs ~30 ns a value); above it only the row's blocks are drawn and
@@ -178,7 +177,7 @@ public final class TorchGenerator {
      *
      * <p>A row's values depend on where it sits in the whole tensor: torch first draws one uniform
      * per value, then Box-Muller pairs values 8 apart inside blocks of 16, and when numel % 16 != 0
-     * draws the last 16 values again. Small batches (up to {@value #FULL_DRAW_MAX} values) are drawn
+     * draws the last 16 values again. Small batches (up to 262,144 values) are drawn
      * whole and cut. Larger ones draw only the blocks the row touches (and the tail redraw if the
      * row reaches it) and skip the outputs before and after, by mt19937 jump-ahead when the skip
      * is long: row 999,999 of a 1,000,000-image 512x512 batch costs milliseconds, not 16·10^9 draws.
@@ -294,12 +293,7 @@ public final class TorchGenerator {
     }
 
     private void twist() {
-        for (int i = 0; i < N; i++) {
-            int y = (mt[i] & 0x80000000) | (mt[(i + 1) % N] & 0x7fffffff);
-            int v = mt[(i + M) % N] ^ (y >>> 1);
-            if ((y & 1) != 0) v ^= 0x9908b0df;
-            mt[i] = v;
-        }
+        for (int i = 0; i < N; i++) Mt19937Jump.step(mt, i);
         index = 0;
     }
 
