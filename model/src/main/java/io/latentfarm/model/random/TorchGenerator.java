@@ -5,6 +5,8 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
 
 import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.Map;
 
 /**
  * A per-job random generator equal to {@code torch.Generator("cpu").manual_seed(seed)} for
@@ -26,6 +28,10 @@ import java.util.Arrays;
  * matches that fixture bit for bit) and {@link NormalKernel#DEFAULT} (the portable kernel: float
  * log/cos/sin; other CPUs). They differ by at most a few ulp.
  *
+ * <p>Row i of a batch's draw ({@link #randnSlice(long[], int)}, {@link #batchRow(int, int)}) costs
+ * the row plus an mt19937 jump-ahead ({@code Mt19937Jump}) over the rest of the batch, so image
+ * 999,999 of a million-image batch is as cheap as image 0.
+ *
  * <p>Not thread-safe to share, and needs no sharing: every job owns its generator, there is no
  * global state (two jobs in two threads never disturb each other). Methods are synchronized anyway,
  * like torch's generator mutex.
@@ -35,8 +41,18 @@ public final class TorchGenerator {
     /** Which of torch's CPU Box-Muller kernels (for float tensors with numel >= 16) to reproduce. */
     public enum NormalKernel { AVX2, DEFAULT }
 
-    private static final int N = 624;
-    private static final int M = 397;
+    private static final int N = Mt19937Jump.N;
+    /**
+     * Up to this many values a row of a batch is cut from the whole draw (a 16-image 512x512 batch,
+     * some 8 ms: Box-Muller costs ~30 ns a value); above it only the row's blocks are drawn and
+     * the rest of the stream is skipped, which costs ~3 ns an output when stepped.
+     */
+    static final long FULL_DRAW_MAX = 1L << 18;
+    /**
+     * Skipping fewer outputs than this steps the generator (~11 ms at the limit); longer skips
+     * apply a jump polynomial (~1.5 ms, after ~11 ms to compute the polynomial once per distance).
+     */
+    static final long MIN_POLY_JUMP = 1L << 22;
 
     private final long seed;
     private final NormalKernel kernel;
@@ -46,6 +62,17 @@ public final class TorchGenerator {
     private final int batchRow;
     private final int[] mt = new int[N];
     private int index;
+    /** Row draws of batches above this many values skip the rows before and after instead of drawing them. */
+    private long fullDrawMax = FULL_DRAW_MAX;
+    /** Skips of at least this many outputs jump by polynomial instead of stepping. */
+    private long minPolyJump = MIN_POLY_JUMP;
+    /** The jumps of recent row draws: a batch-row view repeats the same few distances every step. */
+    private final Map<Long, Mt19937Jump> jumps = new LinkedHashMap<>(16, 0.75f, true) {
+        @Override
+        protected boolean removeEldestEntry(Map.Entry<Long, Mt19937Jump> eldest) {
+            return size() > 8;
+        }
+    };
     /** torch caches the second value of a double Box-Muller pair in the generator. */
     private double nextDoubleNormal;
     private boolean hasNextDoubleNormal;
@@ -80,10 +107,13 @@ public final class TorchGenerator {
 
     /**
      * A view for a worker that renders image {@code row} of a {@code batchSize}-image job alone:
-     * {@code randn(shape)} with {@code shape[0] == 1} draws {@code randn([batchSize, shape[1:]...])}
-     * from this generator (so its state advances exactly as diffusers' does for the whole batch)
-     * and returns row {@code row}. Use it for the initial latents and pass it to the scheduler,
-     * whose step noise is drawn with the sample's shape (diffusers draws it for the whole batch).
+     * {@code randn(shape)} with {@code shape[0] == 1} returns row {@code row} of
+     * {@code randn([batchSize, shape[1:]...])} drawn from this generator, which advances exactly as
+     * diffusers' does for the whole batch ({@link #randnSlice(long[], int)}: a large batch is
+     * skipped by jump-ahead, not drawn). Use it for the initial latents and pass it to the
+     * scheduler, whose step noise is drawn with the sample's shape (diffusers draws it for the
+     * whole batch): every step jumps the same distances, so the view's generator keeps their jump
+     * polynomials and a step pays only their application.
      */
     public TorchGenerator batchRow(int batchSize, int row) {
         if (batchSource != null) throw new IllegalStateException("already a batch-row view");
@@ -140,23 +170,108 @@ public final class TorchGenerator {
     }
 
     /**
-     * Rows {@code index} of {@code randn(shape)} along the first axis, e.g. the initial latents of
+     * Row {@code index} of {@code randn(shape)} along the first axis, e.g. the initial latents of
      * image i of an N-image batch: {@code randnSlice([N, 4, h/8, w/8], i)} gives exactly
-     * {@code torch.randn((N, 4, h/8, w/8), generator=g)[i]} (shape without the first axis).
+     * {@code torch.randn((N, 4, h/8, w/8), generator=g)[i]} (shape without the first axis), and
+     * leaves the generator in the state the whole draw leaves it in.
      *
-     * <p>It draws the whole batch: Box-Muller pairs values 8 apart inside blocks of 16 and the tail
-     * block is redrawn, so a row's values depend on where the row sits in the whole tensor; and the
-     * generator must end in the same state as after the full draw. That is cheap: a 16-image SD batch
-     * at 512x512 is 262,144 values, a few milliseconds.
+     * <p>A row's values depend on where it sits in the whole tensor: torch first draws one uniform
+     * per value, then Box-Muller pairs values 8 apart inside blocks of 16, and when numel % 16 != 0
+     * draws the last 16 values again. Small batches (up to 262,144 values) are drawn
+     * whole and cut. Larger ones draw only the blocks the row touches (and the tail redraw if the
+     * row reaches it) and skip the outputs before and after, by mt19937 jump-ahead when the skip
+     * is long: row 999,999 of a 1,000,000-image 512x512 batch costs milliseconds, not 16·10^9 draws.
+     * Both ways give the same bits.
      */
-    public float[] randnSlice(long[] shape, int index) {
+    public synchronized float[] randnSlice(long[] shape, int index) {
         if (batchSource != null) throw new IllegalStateException("randnSlice on a batch-row view; use randn");
         if (shape.length == 0 || index < 0 || index >= shape[0]) {
             throw new IllegalArgumentException("row " + index + " of randn" + Arrays.toString(shape));
         }
-        float[] all = randn(shape);
-        int row = all.length / (int) shape[0];
-        return Arrays.copyOfRange(all, index * row, (index + 1) * row);
+        long n = numel(shape);
+        if (n < 16 || n <= fullDrawMax) {
+            float[] all = randn(shape);
+            int row = all.length / (int) shape[0];
+            return Arrays.copyOfRange(all, index * row, (index + 1) * row);
+        }
+        long rowLength = n / shape[0];
+        if (rowLength > Integer.MAX_VALUE - 64) {
+            throw new IllegalArgumentException("a row of randn" + Arrays.toString(shape) + " has " + rowLength
+                    + " values, more than " + (Integer.MAX_VALUE - 64));
+        }
+        return drawRow(n, index * rowLength, (index + 1) * rowLength);
+    }
+
+    /** Values [from, to) of a float randn of n >= 16 values, drawing only the blocks they need. */
+    private float[] drawRow(long n, long from, long to) {
+        float[] out = new float[(int) (to - from)];
+        long blocksEnd = n - n % 16;
+        boolean tail = n % 16 != 0;
+        long drawn = 0;   // outputs consumed since the start of the whole draw
+        long lo = from - from % 16;
+        long hi = Math.min(to + (16 - to % 16) % 16, blocksEnd);
+        if (lo < hi) {
+            skip(lo - drawn);
+            float[] blocks = new float[(int) (hi - lo)];
+            for (int i = 0; i < blocks.length; i++) blocks[i] = uniformFloat();
+            for (int i = 0; i < blocks.length; i += 16) boxMuller16(blocks, i);
+            int count = (int) (Math.min(to, hi) - from);
+            System.arraycopy(blocks, (int) (from - lo), out, 0, count);
+            drawn = hi;
+        }
+        if (tail && to > n - 16) {
+            // the redrawn last 16 values replace whatever the blocks gave there
+            skip(n - drawn);
+            float[] last = new float[16];
+            for (int i = 0; i < 16; i++) last[i] = uniformFloat();
+            boxMuller16(last, 0);
+            long first = Math.max(from, n - 16);
+            System.arraycopy(last, (int) (first - (n - 16)), out, (int) (first - from), (int) (to - first));
+            drawn = n + 16;
+        }
+        skip(n + (tail ? 16 : 0) - drawn);
+        return out;
+    }
+
+    /** Advances the stream by {@code count} outputs, as {@code count} calls of {@link #nextUInt32()} do. */
+    private void skip(long count) {
+        if (count >= minPolyJump && count > N - index) {
+            // the rest of the current block is computed already: take it, then jump from a block boundary
+            long ahead = count - (N - index);
+            index = N;
+            jumps.computeIfAbsent(ahead, Mt19937Jump::ahead).apply(mt);
+            return;
+        }
+        while (count > 0) {
+            if (index >= N) twist();
+            int take = (int) Math.min(count, N - index);
+            index += take;
+            count -= take;
+        }
+    }
+
+    /**
+     * Sets the row-draw thresholds ({@link #FULL_DRAW_MAX}, {@link #MIN_POLY_JUMP}), for tests
+     * that compare the skipping draw with the whole draw on small batches. A batch-row view uses
+     * its source's.
+     */
+    synchronized TorchGenerator rowDrawThresholds(long fullDrawMax, long minPolyJump) {
+        if (batchSource != null) throw new IllegalStateException("thresholds of a batch-row view: set them on its source");
+        this.fullDrawMax = fullDrawMax;
+        this.minPolyJump = minPolyJump;
+        return this;
+    }
+
+    /** Advances the stream by {@code count} outputs with one jump polynomial, for tests of the jump alone. */
+    synchronized void jump(long count) {
+        if (batchSource != null) throw new IllegalStateException("jump on a batch-row view");
+        long saved = minPolyJump;
+        minPolyJump = 0;
+        try {
+            skip(count);
+        } finally {
+            minPolyJump = saved;
+        }
     }
 
     /** {@link #randnSlice(long[], int)} as an fp32 NDArray of shape {@code shape[1:]} on {@code manager}'s device. */
@@ -178,12 +293,7 @@ public final class TorchGenerator {
     }
 
     private void twist() {
-        for (int i = 0; i < N; i++) {
-            int y = (mt[i] & 0x80000000) | (mt[(i + 1) % N] & 0x7fffffff);
-            int v = mt[(i + M) % N] ^ (y >>> 1);
-            if ((y & 1) != 0) v ^= 0x9908b0df;
-            mt[i] = v;
-        }
+        for (int i = 0; i < N; i++) Mt19937Jump.step(mt, i);
         index = 0;
     }
 
