@@ -2,7 +2,7 @@ package io.latentfarm.model.random;
 
 /**
  * Times image i's noise of a huge batch, beside the whole draw of a 16-image batch measured in
- * the same run. Not a test; run it from the worker module after {@code mvn -pl model -am test-compile}:
+ * the same run. Not a test; run it from the model module after {@code mvn -pl model -am test-compile}:
  * <pre>java -cp model/target/classes:model/target/test-classes:$(ls ~/.m2/repository/ai/djl/api/*&#47;api-*.jar | head -1) \
  *     io.latentfarm.model.random.BatchRowBench</pre>
  */
