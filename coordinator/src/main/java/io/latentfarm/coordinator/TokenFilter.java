@@ -1,7 +1,6 @@
 package io.latentfarm.coordinator;
 
 import io.micronaut.context.annotation.Requires;
-import io.micronaut.context.annotation.Value;
 import io.micronaut.core.annotation.Nullable;
 import io.micronaut.http.HttpRequest;
 import io.micronaut.http.HttpResponse;
@@ -30,8 +29,8 @@ class TokenFilter {
 
     private final byte[] token;
 
-    TokenFilter(@Value("${latentfarm.http.token}") String token) {
-        this.token = token.getBytes(StandardCharsets.UTF_8);
+    TokenFilter(HttpConfig http) {
+        this.token = http.token() == null ? new byte[0] : http.token().getBytes(StandardCharsets.UTF_8);
     }
 
     @RequestFilter
