@@ -1,6 +1,7 @@
 package io.latentfarm.coordinator;
 
 import io.micronaut.context.annotation.ConfigurationProperties;
+import io.micronaut.context.annotation.Requires;
 import io.micronaut.core.annotation.Nullable;
 
 import java.time.Duration;
@@ -13,6 +14,9 @@ import java.time.Duration;
  * @param transactionalId empty: the group id and the host name ({@code HOSTNAME}), stable across a
  *                        pod's restarts
  */
+// Bound where application-coordinator.yml is loaded (the coordinator role), as its files give
+// latentfarm.coordinator.partitions; a worker, which reads other latentfarm.coordinator keys, has none.
+@Requires(property = "latentfarm.coordinator.partitions")
 @ConfigurationProperties("latentfarm.coordinator")
 public record CoordinatorConfig(String groupId, @Nullable String transactionalId, int partitions, int jobPartitions,
                                 boolean createTopics, int maxAttempts, Duration reissueAfter) {

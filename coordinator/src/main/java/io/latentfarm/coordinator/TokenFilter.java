@@ -23,6 +23,7 @@ import java.util.Map;
  * stream, which cannot send headers, work too). Without the setting nothing is asked.
  */
 @ServerFilter(ServerFilter.MATCH_ALL_PATTERN)
+@Requires(env = CoordinatorApplication.ROLE)
 @Requires(property = "latentfarm.http.token")
 class TokenFilter {
     static final String COOKIE = "latentfarm-token";

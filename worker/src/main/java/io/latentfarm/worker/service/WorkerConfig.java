@@ -1,6 +1,7 @@
 package io.latentfarm.worker.service;
 
 import io.micronaut.context.annotation.ConfigurationProperties;
+import io.micronaut.context.annotation.Requires;
 import io.micronaut.core.annotation.Nullable;
 
 import java.time.Duration;
@@ -10,6 +11,9 @@ import java.time.Duration;
  * {@code application-worker.yml}, meanings there, in {@code docs/configuration.md} and
  * {@link WorkerSettings}. Empty strings mean "not set".
  */
+// Bound where application-worker.yml is loaded (the worker role), as only it gives
+// latentfarm.worker.max-batch; the coordinator reads latentfarm.worker.group-id alone.
+@Requires(property = "latentfarm.worker.max-batch")
 @ConfigurationProperties("latentfarm.worker")
 public record WorkerConfig(@Nullable String model, @Nullable String revision, @Nullable String config,
                            @Nullable String hfCache, @Nullable String modelId, @Nullable String variant,
