@@ -104,6 +104,16 @@ class KafkaConfigTest {
     }
 
     @Test
+    void passThroughFromAProcessEnvironmentAsTheCliReadsIt() {
+        assertEquals(Map.of("security.protocol", "SASL_SSL", "sasl.jaas.config", "x required;"),
+                KafkaClientProperties.passThroughFromEnvironment(Map.of(
+                        "LATENTFARM_KAFKA_PROPERTIES_SECURITY_PROTOCOL", "SASL_SSL",
+                        "LATENTFARM_KAFKA_PROPERTIES_SASL_JAAS_CONFIG", "x required;",
+                        "LATENTFARM_KAFKA_BOOTSTRAP", "k:9092",
+                        "PATH", "/bin")));
+    }
+
+    @Test
     void noBootstrapIsAClearError() {
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
                 () -> new KafkaClientProperties(" ", Map.of()));
