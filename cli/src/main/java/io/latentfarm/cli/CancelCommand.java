@@ -54,7 +54,7 @@ final class CancelCommand implements Callable<Integer> {
             throw new IllegalArgumentException("--reason is " + reason.length() + " characters long; at most "
                     + CancelRequest.MAX_REASON);
         }
-        try (BatchClient client = new BatchClient(kafka.bootstrap(), kafka.topics());
+        try (BatchClient client = kafka.client();
              BatchClient.Events events = await ? client.events(batchId, false) : null) {
             client.cancel(batchId, reason);
             out.println("cancel of batch " + batchId + " sent to " + kafka.topics().requests() + " on "

@@ -18,8 +18,8 @@ import java.util.Map;
 /**
  * What {@code latentfarm local} runs in one process: a real Kafka broker and S3 server (embedded,
  * data under one folder) and one Micronaut application with both services, the coordinator (with
- * its web page, {@code /health} and {@code /prometheus}) and a worker, configured exactly as the
- * separate services are, only with the embedded addresses.
+ * its web page, {@code /health} and {@code /prometheus}) and a worker: the services' own beans
+ * and configuration, sharing one object store, only with the embedded addresses.
  */
 final class LocalStack implements AutoCloseable {
     static final String WORKER_ID = "local-worker";
@@ -38,7 +38,6 @@ final class LocalStack implements AutoCloseable {
         try {
             kafka = push(EmbeddedKafka.start(dataDir.resolve("kafka")));
             s3 = push(EmbeddedS3.start(dataDir.resolve("s3")));
-            store = push(ObjectStore.open(s3.objectStoreConfig()));
             Map<String, Object> props = new HashMap<>();
             props.put("micronaut.server.host", "127.0.0.1");
             props.put("micronaut.server.port", port == 0 ? -1 : port);
@@ -47,6 +46,9 @@ final class LocalStack implements AutoCloseable {
             props.put("latentfarm.s3.bucket", s3.bucket());
             props.put("latentfarm.s3.access-key", s3.accessKey());
             props.put("latentfarm.s3.secret-key", s3.secretKey());
+            // Only what local must set: the embedded addresses, a stable transactional id (the host name
+            // may change between runs on one data folder), and the worker's model options. Everything
+            // else is the services' own configuration (application-coordinator.yml, -worker.yml).
             props.put("latentfarm.coordinator.transactional-id", "latentfarm-local-coordinator");
             // the worker resolves these as --model, --revision, --config and --cache would
             props.put("latentfarm.worker.model", model.model);
@@ -61,6 +63,7 @@ final class LocalStack implements AutoCloseable {
                     compute == null || compute.vaeUpcast == null ? "" : compute.vaeUpcast.toString());
             server = ApplicationContext.run(EmbeddedServer.class, props, "coordinator", "worker");
             running.push(() -> server.getApplicationContext().close());
+            store = server.getApplicationContext().getBean(ObjectStore.class); // the services' own, closed with them
         } catch (RuntimeException | Error e) {
             close();
             throw e;

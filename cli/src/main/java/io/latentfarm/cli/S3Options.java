@@ -36,10 +36,11 @@ final class S3Options {
         boolean custom = endpoint != null && !endpoint.isBlank();
         String access = accessKey == null || accessKey.isBlank() ? null : accessKey;
         String secret = secretKey == null || secretKey.isBlank() ? null : secretKey;
-        return new ObjectStoreConfig(custom ? URI.create(endpoint.trim()) : null, region, bucket, access, secret, custom);
+        return new ObjectStoreConfig(custom ? URI.create(endpoint.trim()) : null, region, bucket, access, secret, custom,
+                keyPrefix);
     }
 
     ObjectKeys keys() {
-        return new ObjectKeys(keyPrefix == null ? "" : keyPrefix);
+        return config().keys();
     }
 }

@@ -33,7 +33,7 @@ final class StatusCommand implements Callable<Integer> {
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
         List<BatchEvent> events;
-        try (BatchClient client = new BatchClient(kafka.bootstrap(), kafka.topics());
+        try (BatchClient client = kafka.client();
              BatchClient.Events reader = client.events(batchId, true)) {
             events = reader.readToEnd();
         }

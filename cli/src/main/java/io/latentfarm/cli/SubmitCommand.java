@@ -60,7 +60,7 @@ final class SubmitCommand implements Callable<Integer> {
             await = true;
         }
         RenderRequest req = request.toRequest(model);
-        try (BatchClient client = new BatchClient(kafka.bootstrap(), kafka.topics())) {
+        try (BatchClient client = kafka.client()) {
             if (req.batchId() == null) {
                 req = req.withBatchId(io.latentfarm.common.BatchIds.newId());
             }

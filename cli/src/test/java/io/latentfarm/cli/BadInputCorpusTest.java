@@ -470,11 +470,11 @@ class BadInputCorpusTest {
     }
 
     private void run(EmbeddedKafka kafka, ObjectStore store) throws Exception {
-        CoordinatorSettings d = CoordinatorSettings.defaults(kafka.bootstrapServers());
-        CoordinatorSettings cs = new CoordinatorSettings(d.bootstrap(), topics, d.keys(), "coordinators-corpus",
-                "coordinator-corpus", 3, 2, true, 3, null, null, null);
-        WorkerSettings ws = new WorkerSettings(kafka.bootstrapServers(), topics, "workers-corpus", "w-corpus", 1,
-                Duration.ofSeconds(1), Duration.ofSeconds(5), Duration.ofMillis(500), null);
+        CoordinatorSettings cs = EndToEndTest.coordinatorSettings(kafka.bootstrapServers(), topics,
+                "coordinators-corpus", "coordinator-corpus", 2);
+        WorkerSettings ws = EndToEndTest.workerSettings(kafka.bootstrapServers(), topics, "workers-corpus", "w-corpus")
+                .toBuilder().progressInterval(Duration.ofSeconds(1)).shutdownGrace(Duration.ofSeconds(5))
+                .retryBackoff(Duration.ofMillis(500)).build();
         try (Coordinator coordinator = new Coordinator(cs, store).start();
              JobWorker worker = new JobWorker(ws, new FlatRenderer(), store).start();
              BatchClient client = new BatchClient(kafka.bootstrapServers(), topics);

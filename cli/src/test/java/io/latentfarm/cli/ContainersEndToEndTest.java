@@ -11,14 +11,12 @@ import io.latentfarm.client.storage.ObjectStoreConfig;
 import io.latentfarm.client.BatchClient;
 import io.latentfarm.embedded.LocalImageServices;
 import io.latentfarm.coordinator.Coordinator;
-import io.latentfarm.coordinator.CoordinatorSettings;
 import io.latentfarm.model.pipeline.GenerationRequest;
 import io.latentfarm.model.pipeline.PipelineOptions;
 import io.latentfarm.model.pipeline.ProgressListener;
 import io.latentfarm.model.pipeline.RenderedImage;
 import io.latentfarm.worker.service.JobWorker;
 import io.latentfarm.worker.service.PipelineRenderer;
-import io.latentfarm.worker.service.WorkerSettings;
 import io.latentfarm.embedded.EmbeddedS3;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -61,10 +59,10 @@ class ContainersEndToEndTest {
         try (ObjectStore store = ObjectStore.open(config);
              PipelineRenderer renderer = PipelineRenderer.load(EndToEndTest.MODEL, PipelineOptions.cpu(), null)) {
             store.createBucketIfMissing();
-            try (Coordinator coordinator = new Coordinator(CoordinatorSettings.defaults(bootstrap).withJobPartitions(3)
-                    .withTransactionalId("containers-coordinator"), store).start();
-                 JobWorker worker = new JobWorker(WorkerSettings.defaults(bootstrap).withWorkerId("containers-worker"),
-                         renderer, store).start();
+            try (Coordinator coordinator = new Coordinator(EndToEndTest.coordinatorSettings(bootstrap, Topics.defaults(),
+                    "latentfarm-coordinator", "containers-coordinator", 3), store).start();
+                 JobWorker worker = new JobWorker(EndToEndTest.workerSettings(bootstrap, Topics.defaults(),
+                         "latentfarm-workers", "containers-worker"), renderer, store).start();
                  BatchClient client = new BatchClient(bootstrap, Topics.defaults())) {
                 RenderRequest request = RenderRequest.builder().batchId("containers").prompt("a red fox").grid(2, 2)
                         .steps(2).size(64, 64).seed(9L).build();

@@ -1,15 +1,12 @@
 package io.latentfarm.cli;
 
 import io.latentfarm.common.Topics;
-import io.micronaut.context.annotation.Value;
 import org.junit.jupiter.api.Test;
 import org.yaml.snakeyaml.LoaderOptions;
 import org.yaml.snakeyaml.Yaml;
 
 import java.io.IOException;
 import java.io.InputStream;
-import java.lang.annotation.Annotation;
-import java.lang.reflect.Method;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -71,19 +68,16 @@ class DeploymentManifestsTest {
 
     // ---- what each role reads ----
 
-    /** Environment variables the role reads: its settings (bean factory and configuration file), the launcher's and logback's. */
+    /**
+     * Environment variables the role reads: its settings ({@link ServiceSettings}: what its configuration
+     * classes, bean factory and configuration file name), the launcher's and logback's. A free-form
+     * map of settings reads every variable that begins with its name ({@code LATENTFARM_KAFKA_PROPERTIES_*}).
+     */
     static Set<String> readBy(Role role) throws Exception {
         Set<String> vars = new TreeSet<>();
-        for (Method m : Class.forName(role.beans).getDeclaredMethods()) {
-            for (Annotation[] parameter : m.getParameterAnnotations()) {
-                for (Annotation a : parameter) {
-                    if (a instanceof Value v) {
-                        Matcher p = Pattern.compile("\\$\\{([a-z0-9.\\-]+)").matcher(v.value());
-                        while (p.find()) {
-                            vars.add(envName(p.group(1)));
-                        }
-                    }
-                }
+        for (ServiceSettings.Setting s : ServiceSettings.all().values()) {
+            if (s.roles().contains(role)) {
+                vars.add(s.env());
             }
         }
         Map<String, Object> config = loadResource(role.configFile);
@@ -97,9 +91,14 @@ class DeploymentManifestsTest {
         return vars;
     }
 
-    /** Micronaut's environment binding: latentfarm.worker.worker-id <- LATENTFARM_WORKER_WORKER_ID. */
+    /** Whether {@code var} is one of {@code read}, or begins one of its {@code _*} families. */
+    static boolean reads(Set<String> read, String var) {
+        return read.contains(var) || read.stream().anyMatch(r -> r.endsWith("_*")
+                && var.startsWith(r.substring(0, r.length() - 1)));
+    }
+
     static String envName(String property) {
-        return property.toUpperCase(Locale.ROOT).replace('.', '_').replace('-', '_');
+        return ServiceSettings.envName(property);
     }
 
     @SuppressWarnings("unchecked")
@@ -222,7 +221,7 @@ class DeploymentManifestsTest {
             Map<String, String> env = strings((Map<String, Object>) service.get("environment"));
             Set<String> read = readBy(role);
             for (String var : env.keySet()) {
-                assertTrue(read.contains(var), name + " sets " + var + ", which the " + role.name
+                assertTrue(reads(read, var), name + " sets " + var + ", which the " + role.name
                         + " does not read; it reads " + read);
             }
             assertEquals(List.of("CMD", "latentfarm-healthcheck"), path(service, "healthcheck", "test"), name);
@@ -317,7 +316,7 @@ class DeploymentManifestsTest {
                 Set<String> read = readBy(role);
                 for (String var : env.keySet()) {
                     if (!kedaVars.contains(var)) {
-                        assertTrue(read.contains(var), workload.get("kind") + " " + role.name + " gets " + var
+                        assertTrue(reads(read, var), workload.get("kind") + " " + role.name + " gets " + var
                                 + ", which it does not read");
                     }
                 }
@@ -468,7 +467,7 @@ class DeploymentManifestsTest {
     }
 
     @SuppressWarnings("unchecked")
-    private static Map<String, Object> loadResource(String name) {
+    static Map<String, Object> loadResource(String name) {
         try (InputStream in = DeploymentManifestsTest.class.getClassLoader().getResourceAsStream(name)) {
             assertNotNull(in, name + " on the class path");
             return (Map<String, Object>) new Yaml(new LoaderOptions()).load(in);

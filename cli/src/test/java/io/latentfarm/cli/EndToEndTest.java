@@ -76,14 +76,25 @@ class EndToEndTest {
     }
 
     static CoordinatorSettings coordinatorSettings(String prefix, int jobPartitions) {
-        CoordinatorSettings d = CoordinatorSettings.defaults(kafka.bootstrapServers());
-        return new CoordinatorSettings(d.bootstrap(), new Topics(prefix), d.keys(), "coordinators-" + prefix,
-                "coordinator-" + prefix, 3, jobPartitions, true, 3, null, null, null);
+        return coordinatorSettings(kafka.bootstrapServers(), new Topics(prefix), "coordinators-" + prefix,
+                "coordinator-" + prefix, jobPartitions);
+    }
+
+    static CoordinatorSettings coordinatorSettings(String bootstrap, Topics topics, String groupId,
+                                                   String transactionalId, int jobPartitions) {
+        return CoordinatorSettings.builder().bootstrap(bootstrap).topics(topics).groupId(groupId)
+                .transactionalId(transactionalId).partitions(3).jobPartitions(jobPartitions).createTopics(true)
+                .maxAttempts(3).reissueAfter(Duration.ofMinutes(30)).build();
     }
 
     static WorkerSettings workerSettings(String prefix, String id) {
-        return new WorkerSettings(kafka.bootstrapServers(), new Topics(prefix), "workers-" + prefix, id, 1,
-                Duration.ofMillis(200), Duration.ofSeconds(10), Duration.ofSeconds(1), null);
+        return workerSettings(kafka.bootstrapServers(), new Topics(prefix), "workers-" + prefix, id);
+    }
+
+    static WorkerSettings workerSettings(String bootstrap, Topics topics, String groupId, String id) {
+        return WorkerSettings.builder().bootstrap(bootstrap).topics(topics).groupId(groupId).workerId(id).maxBatch(1)
+                .progressInterval(Duration.ofMillis(200)).shutdownGrace(Duration.ofSeconds(10))
+                .retryBackoff(Duration.ofSeconds(1)).sessionTimeout(Duration.ofSeconds(10)).build();
     }
 
     /** The fixture's long_truncated tokenizer case: 85 CLIP tokens (reference/cases.json). */

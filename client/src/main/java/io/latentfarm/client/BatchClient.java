@@ -1,7 +1,9 @@
 package io.latentfarm.client;
 
 import io.latentfarm.common.BatchIds;
+import io.latentfarm.client.kafka.KafkaClientProperties;
 import io.latentfarm.client.kafka.Partitions;
+import io.latentfarm.client.kafka.TopicReader;
 import io.latentfarm.common.Topics;
 import io.latentfarm.common.message.BatchEvent;
 import io.latentfarm.common.message.CancelRequest;
@@ -23,7 +25,6 @@ import org.apache.kafka.common.serialization.StringSerializer;
 
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -38,19 +39,18 @@ import java.util.function.Consumer;
  * transactions) from the one partition the batch id's key hashes to.
  */
 public final class BatchClient implements AutoCloseable {
-    private final String bootstrap;
+    private final KafkaClientProperties kafka;
     private final Topics topics;
-    private final Map<String, String> kafka;
     private KafkaProducer<String, byte[]> producer;
 
-    public BatchClient(String bootstrap, Topics topics, Map<String, String> kafka) {
-        this.bootstrap = bootstrap;
+    public BatchClient(KafkaClientProperties kafka, Topics topics) {
+        this.kafka = kafka;
         this.topics = topics;
-        this.kafka = kafka == null ? Map.of() : Map.copyOf(kafka);
     }
 
+    /** A cluster that needs no client settings but its address. */
     public BatchClient(String bootstrap, Topics topics) {
-        this(bootstrap, topics, Map.of());
+        this(KafkaClientProperties.of(bootstrap), topics);
     }
 
     /**
@@ -84,7 +84,7 @@ public final class BatchClient implements AutoCloseable {
             throw new IllegalStateException("interrupted while sending the request", e);
         } catch (ExecutionException | TimeoutException e) {
             Throwable cause = e.getCause() != null ? e.getCause() : e;
-            throw new IllegalStateException("cannot send the request to " + topics.requests() + " on " + bootstrap
+            throw new IllegalStateException("cannot send the request to " + topics.requests() + " on " + kafka.bootstrap()
                     + ": " + cause.getMessage(), e);
         }
     }
@@ -92,10 +92,8 @@ public final class BatchClient implements AutoCloseable {
     // Made on first use; the web page's requests may come from several threads at once.
     private synchronized KafkaProducer<String, byte[]> producer() {
         if (producer == null) {
-            Map<String, Object> c = new HashMap<>(kafka);
-            c.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
-            c.put(ProducerConfig.ACKS_CONFIG, "all");
-            c.put(ProducerConfig.MAX_BLOCK_MS_CONFIG, 30_000);
+            Map<String, Object> c = kafka.producer(null);
+            c.putIfAbsent(ProducerConfig.MAX_BLOCK_MS_CONFIG, 30_000);
             producer = new KafkaProducer<>(c, new StringSerializer(), new ByteArraySerializer());
         }
         return producer;
@@ -123,16 +121,13 @@ public final class BatchClient implements AutoCloseable {
 
         private Events(String batchId, boolean fromBeginning) {
             this.batchId = BatchIds.requireValid(batchId);
-            Map<String, Object> c = new HashMap<>(kafka);
-            c.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
-            c.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
-            c.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
-            c.put(ConsumerConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, 30_000);
+            Map<String, Object> c = kafka.consumer(null);
+            c.putIfAbsent(ConsumerConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, 30_000);
             consumer = new KafkaConsumer<>(c, new StringDeserializer(), new ByteArrayDeserializer());
             try {
                 List<PartitionInfo> infos = consumer.partitionsFor(topics.events(), Duration.ofSeconds(30));
                 if (infos == null || infos.isEmpty()) {
-                    throw new IllegalStateException("no topic " + topics.events() + " on " + bootstrap
+                    throw new IllegalStateException("no topic " + topics.events() + " on " + kafka.bootstrap()
                             + " (is a coordinator running?)");
                 }
                 TopicPartition tp = new TopicPartition(topics.events(), Partitions.of(batchId, infos.size()));
@@ -153,27 +148,26 @@ public final class BatchClient implements AutoCloseable {
         public List<BatchEvent> poll(Duration timeout) {
             List<BatchEvent> out = new ArrayList<>();
             for (ConsumerRecord<String, byte[]> r : consumer.poll(timeout)) {
-                if (!batchId.equals(r.key())) {
-                    continue;
-                }
-                try {
-                    out.add(Json.batchEvent(r.value()));
-                } catch (MessageDecodeException e) {
-                    // not ours to judge; skip
-                }
+                decode(r).ifPresent(out::add);
             }
             return out;
         }
 
+        private Optional<BatchEvent> decode(ConsumerRecord<String, byte[]> r) {
+            if (!batchId.equals(r.key())) {
+                return Optional.empty();
+            }
+            try {
+                return Optional.of(Json.batchEvent(r.value()));
+            } catch (MessageDecodeException e) {
+                return Optional.empty(); // not ours to judge; skip
+            }
+        }
+
         /** Every event up to now (the end of the partition), for a status query. */
         public List<BatchEvent> readToEnd() {
-            TopicPartition tp = consumer.assignment().iterator().next();
-            long end = consumer.endOffsets(List.of(tp)).get(tp);
             List<BatchEvent> out = new ArrayList<>();
-            long deadline = System.nanoTime() + Duration.ofMinutes(2).toNanos();
-            while (consumer.position(tp) < end && System.nanoTime() < deadline) {
-                out.addAll(poll(Duration.ofMillis(200)));
-            }
+            TopicReader.readToEnd(consumer, consumer.assignment(), Duration.ofMinutes(2), r -> decode(r).ifPresent(out::add));
             return out;
         }
 

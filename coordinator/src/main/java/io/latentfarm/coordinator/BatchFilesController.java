@@ -11,7 +11,6 @@ import io.micronaut.http.annotation.PathVariable;
 import io.micronaut.http.server.types.files.StreamedFile;
 import io.micronaut.scheduling.TaskExecutors;
 import io.micronaut.scheduling.annotation.ExecuteOn;
-import jakarta.inject.Named;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -39,7 +38,7 @@ class BatchFilesController {
     private final Coordinator coordinator;
     private final ObjectStore store;
 
-    BatchFilesController(Coordinator coordinator, @Named("coordinator") ObjectStore store) {
+    BatchFilesController(Coordinator coordinator, ObjectStore store) {
         this.coordinator = coordinator;
         this.store = store;
     }

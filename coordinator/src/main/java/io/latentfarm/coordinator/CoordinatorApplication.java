@@ -7,7 +7,8 @@ import java.util.Map;
 
 /**
  * The coordinator service: {@link Coordinator} wired by Micronaut from {@code application-coordinator.yml}
- * (every property can be set by environment, e.g. {@code LATENTFARM_KAFKA_BOOTSTRAP}), with
+ * (every property can be set by environment, e.g. {@code LATENTFARM_KAFKA_BOOTSTRAP}; all of them in
+ * {@code docs/configuration.md}), with
  * {@code GET /batches/{id}} and {@code GET /health} over HTTP.
  *
  * <p>Its beans require the Micronaut environment {@value #ROLE}: a process started here creates no

@@ -1,69 +1,42 @@
 package io.latentfarm.coordinator;
 
 import io.latentfarm.client.BatchClient;
-import io.latentfarm.common.message.RecordLimits;
+import io.latentfarm.client.RequestLimitsConfig;
+import io.latentfarm.client.kafka.KafkaConfig;
 import io.latentfarm.client.storage.ObjectStore;
-import io.latentfarm.common.validation.Limits;
+import io.latentfarm.client.storage.ObjectStoreConfig;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micronaut.context.annotation.Bean;
 import io.micronaut.context.annotation.Context;
 import io.micronaut.context.annotation.Factory;
+import io.micronaut.context.annotation.Property;
 import io.micronaut.context.annotation.Requires;
-import io.micronaut.context.annotation.Value;
-import io.micronaut.core.annotation.Nullable;
-import jakarta.inject.Named;
 import jakarta.inject.Singleton;
 
 import java.time.Duration;
 
-/** Builds the plain coordinator classes from configuration; nothing here but wiring. */
+/**
+ * Builds the plain coordinator classes from the bound configuration (defaults in
+ * {@code application-coordinator.yml}); nothing here but wiring. The object store is the shared
+ * {@link io.latentfarm.client.storage.ObjectStoreFactory}'s.
+ */
 @Factory
 @Requires(env = CoordinatorApplication.ROLE)
 class CoordinatorBeans {
 
     @Singleton
-    @Bean(preDestroy = "close")
-    @Named("coordinator")
-    ObjectStore coordinatorObjectStore(
-            @Nullable @Value("${latentfarm.s3.endpoint:}") String endpoint,
-            @Value("${latentfarm.s3.region:us-east-1}") String region,
-            @Value("${latentfarm.s3.bucket:latentfarm}") String bucket,
-            @Nullable @Value("${latentfarm.s3.access-key:}") String accessKey,
-            @Nullable @Value("${latentfarm.s3.secret-key:}") String secretKey,
-            @Value("${latentfarm.s3.path-style:true}") boolean pathStyle,
-            @Value("${latentfarm.s3.create-bucket:true}") boolean createBucket) {
-        ObjectStore store = ObjectStore.open(ServiceConfig.objectStore(endpoint, region, bucket, accessKey, secretKey,
-                pathStyle));
-        if (createBucket) {
-            store.createBucketIfMissing();
-        }
-        return store;
+    CoordinatorSettings coordinatorSettings(CoordinatorConfig coordinator, RequestLimitsConfig limits,
+                                            KafkaConfig kafka, ObjectStoreConfig s3) {
+        return CoordinatorSettings.of(coordinator, limits, kafka, s3);
     }
 
     @Context
     @Bean(preDestroy = "close")
-    Coordinator coordinator(
-            @Named("coordinator") ObjectStore store,
-            @Value("${latentfarm.kafka.bootstrap}") String bootstrap,
-            @Nullable @Value("${latentfarm.kafka.topic-prefix:latentfarm.}") String topicPrefix,
-            @Nullable @Value("${latentfarm.s3.key-prefix:}") String keyPrefix,
-            @Nullable @Value("${latentfarm.coordinator.group-id:}") String groupId,
-            @Nullable @Value("${latentfarm.coordinator.transactional-id:}") String transactionalId,
-            @Value("${latentfarm.coordinator.partitions:3}") int partitions,
-            @Value("${latentfarm.coordinator.job-partitions:12}") int jobPartitions,
-            @Value("${latentfarm.coordinator.create-topics:true}") boolean createTopics,
-            @Value("${latentfarm.coordinator.max-attempts:3}") int maxAttempts,
-            @Value("${latentfarm.coordinator.reissue-after:30m}") Duration reissueAfter,
-            @Value("${latentfarm.coordinator.max-images:64}") int maxImages,
-            @Value("${latentfarm.coordinator.max-size:1024}") int maxSize,
-            @Value("${latentfarm.coordinator.max-steps:150}") int maxSteps,
-            @Value("${latentfarm.kafka.max-input-bytes:262144}") int maxInputBytes,
-            @Value("${latentfarm.kafka.max-record-bytes:524288}") int maxRecordBytes,
-            @Value("${latentfarm.kafka.dead-letter-excerpt-bytes:1024}") int excerptBytes) {
-        Limits limits = Limits.DEFAULTS.withMaxImages(maxImages).withMaxSize(maxSize, maxSize).withMaxSteps(maxSteps);
-        CoordinatorSettings settings = new CoordinatorSettings(bootstrap, ServiceConfig.topics(topicPrefix),
-                ServiceConfig.keys(keyPrefix), groupId, transactionalId, partitions, jobPartitions, createTopics,
-                maxAttempts, reissueAfter, limits, null, new RecordLimits(maxInputBytes, maxRecordBytes, excerptBytes));
+    Coordinator coordinator(CoordinatorSettings settings, ObjectStore store,
+                            @Property(name = "latentfarm.s3.create-bucket") boolean createBucket) {
+        if (createBucket) {
+            store.createBucketIfMissing();
+        }
         return new Coordinator(settings, store).start();
     }
 
@@ -71,9 +44,8 @@ class CoordinatorBeans {
     @Context
     @Bean(preDestroy = "close")
     JobsLag coordinatorMetrics(Coordinator coordinator, MeterRegistry registry,
-                               @Value("${latentfarm.worker.group-id:latentfarm-workers}") String workersGroup) {
-        JobsLag lag = new JobsLag(coordinator.settings(), workersGroup.isBlank() ? "latentfarm-workers" : workersGroup,
-                Duration.ofSeconds(10));
+                               @Property(name = "latentfarm.worker.group-id") String workersGroup) {
+        JobsLag lag = new JobsLag(coordinator.settings(), workersGroup, Duration.ofSeconds(10));
         CoordinatorMetrics.register(registry, coordinator, lag);
         return lag;
     }
@@ -83,7 +55,7 @@ class CoordinatorBeans {
     @Bean(preDestroy = "close")
     BatchClient webBatchClient(Coordinator coordinator) {
         CoordinatorSettings s = coordinator.settings();
-        return new BatchClient(s.bootstrap(), s.topics(), s.kafka());
+        return new BatchClient(s.clientProperties(), s.topics());
     }
 
     @Context

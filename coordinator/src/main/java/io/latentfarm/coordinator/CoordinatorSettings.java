@@ -1,5 +1,9 @@
 package io.latentfarm.coordinator;
 
+import io.latentfarm.client.RequestLimitsConfig;
+import io.latentfarm.client.kafka.KafkaClientProperties;
+import io.latentfarm.client.kafka.KafkaConfig;
+import io.latentfarm.client.storage.ObjectStoreConfig;
 import io.latentfarm.common.Topics;
 import io.latentfarm.common.message.RecordLimits;
 import io.latentfarm.common.storage.ObjectKeys;
@@ -10,7 +14,9 @@ import java.util.Map;
 import java.util.Objects;
 
 /**
- * How a {@link Coordinator} is set up.
+ * How a {@link Coordinator} is set up: in the service, {@link #of} the bound configuration
+ * ({@code latentfarm.kafka.*}, {@code latentfarm.s3.key-prefix}, {@code latentfarm.coordinator.*}, whose
+ * defaults are in {@code application-coordinator.yml}); in tests, {@link #builder}.
  *
  * @param bootstrap        Kafka bootstrap servers
  * @param topics           topic names
@@ -26,7 +32,7 @@ import java.util.Objects;
  * @param maxAttempts      tries per image before its job goes to the dead-letter topic and the batch fails
  * @param reissueAfter     a running batch with no result for this long gets its missing jobs re-issued
  * @param limits           what requests may ask for
- * @param kafka            extra client settings (security, timeouts) for every client
+ * @param kafka            pass-through Kafka client settings (security, timeouts) for every client
  * @param recordLimits     how large requests and results taken, and records written, may be; checked
  *                         against the producer's {@code max.request.size} on start
  */
@@ -34,75 +40,87 @@ public record CoordinatorSettings(String bootstrap, Topics topics, ObjectKeys ke
                                   String transactionalId, int partitions, int jobPartitions, boolean createTopics,
                                   int maxAttempts, Duration reissueAfter, Limits limits, Map<String, String> kafka,
                                   RecordLimits recordLimits) {
-    public static final String DEFAULT_GROUP = "latentfarm-coordinator";
 
     public CoordinatorSettings {
         Objects.requireNonNull(bootstrap, "bootstrap");
-        topics = topics == null ? Topics.defaults() : topics;
-        keys = keys == null ? ObjectKeys.root() : keys;
-        groupId = groupId == null || groupId.isBlank() ? DEFAULT_GROUP : groupId;
+        Objects.requireNonNull(topics, "topics");
+        Objects.requireNonNull(keys, "keys");
+        Objects.requireNonNull(groupId, "groupId");
         transactionalId = transactionalId == null || transactionalId.isBlank()
                 ? groupId + "-" + hostName() : transactionalId;
         if (partitions < 1 || jobPartitions < 1 || maxAttempts < 1) {
-            throw new IllegalArgumentException("partitions, jobPartitions and maxAttempts must be at least 1");
+            throw new IllegalArgumentException("latentfarm.coordinator: partitions " + partitions + ", job-partitions "
+                    + jobPartitions + " and max-attempts " + maxAttempts + " must be at least 1");
         }
-        reissueAfter = reissueAfter == null ? Duration.ofMinutes(30) : reissueAfter;
-        limits = limits == null ? Limits.DEFAULTS : limits;
+        Objects.requireNonNull(reissueAfter, "reissueAfter");
+        Objects.requireNonNull(limits, "limits");
         kafka = kafka == null ? Map.of() : Map.copyOf(kafka);
-        recordLimits = recordLimits == null ? RecordLimits.DEFAULTS : recordLimits;
+        Objects.requireNonNull(recordLimits, "recordLimits");
     }
 
-    /** With the default record limits. */
-    public CoordinatorSettings(String bootstrap, Topics topics, ObjectKeys keys, String groupId,
-                               String transactionalId, int partitions, int jobPartitions, boolean createTopics,
-                               int maxAttempts, Duration reissueAfter, Limits limits, Map<String, String> kafka) {
-        this(bootstrap, topics, keys, groupId, transactionalId, partitions, jobPartitions, createTopics, maxAttempts,
-                reissueAfter, limits, kafka, null);
+    /** The service's settings, from its bound configuration. */
+    public static CoordinatorSettings of(CoordinatorConfig coordinator, RequestLimitsConfig limits, KafkaConfig kafka,
+                                         ObjectStoreConfig s3) {
+        return new CoordinatorSettings(kafka.bootstrap(), kafka.topics(), s3.keys(), coordinator.groupId(),
+                coordinator.transactionalId(), coordinator.partitions(), coordinator.jobPartitions(),
+                coordinator.createTopics(), coordinator.maxAttempts(), coordinator.reissueAfter(), limits.limits(),
+                kafka.properties(), kafka.recordLimits());
     }
 
-    /** Defaults: 3 partitions, 12 job partitions, 3 attempts, re-issue after 30 minutes of silence. */
-    public static CoordinatorSettings defaults(String bootstrap) {
-        return new CoordinatorSettings(bootstrap, null, null, null, null, 3, 12, true, 3, null, null, null);
+    /** The one source of every Kafka client's settings. */
+    public KafkaClientProperties clientProperties() {
+        return new KafkaClientProperties(bootstrap, kafka);
     }
 
-    public CoordinatorSettings withTopics(Topics t) {
-        return new CoordinatorSettings(bootstrap, t, keys, groupId, transactionalId, partitions, jobPartitions,
-                createTopics, maxAttempts, reissueAfter, limits, kafka, recordLimits);
+    /** Settings built field by field (tests); every field but the key layout, limits and pass-through must be set. */
+    public static Builder builder() {
+        return new Builder();
     }
 
-    public CoordinatorSettings withJobPartitions(int n) {
-        return new CoordinatorSettings(bootstrap, topics, keys, groupId, transactionalId, partitions, n,
-                createTopics, maxAttempts, reissueAfter, limits, kafka, recordLimits);
+    /** A copy to change a few fields of. */
+    public Builder toBuilder() {
+        return new Builder().bootstrap(bootstrap).topics(topics).keys(keys).groupId(groupId)
+                .transactionalId(transactionalId).partitions(partitions).jobPartitions(jobPartitions)
+                .createTopics(createTopics).maxAttempts(maxAttempts).reissueAfter(reissueAfter).limits(limits)
+                .kafka(kafka).recordLimits(recordLimits);
     }
 
-    public CoordinatorSettings withReissueAfter(Duration d) {
-        return new CoordinatorSettings(bootstrap, topics, keys, groupId, transactionalId, partitions, jobPartitions,
-                createTopics, maxAttempts, d, limits, kafka, recordLimits);
-    }
+    public static final class Builder {
+        private String bootstrap;
+        private Topics topics;
+        private ObjectKeys keys = ObjectKeys.root();
+        private String groupId;
+        private String transactionalId;
+        private int partitions;
+        private int jobPartitions;
+        private boolean createTopics;
+        private int maxAttempts;
+        private Duration reissueAfter;
+        private Limits limits = Limits.DEFAULTS;
+        private Map<String, String> kafka = Map.of();
+        private RecordLimits recordLimits = RecordLimits.DEFAULTS;
 
-    public CoordinatorSettings withMaxAttempts(int n) {
-        return new CoordinatorSettings(bootstrap, topics, keys, groupId, transactionalId, partitions, jobPartitions,
-                createTopics, n, reissueAfter, limits, kafka, recordLimits);
-    }
+        private Builder() {
+        }
 
-    public CoordinatorSettings withTransactionalId(String id) {
-        return new CoordinatorSettings(bootstrap, topics, keys, groupId, id, partitions, jobPartitions,
-                createTopics, maxAttempts, reissueAfter, limits, kafka, recordLimits);
-    }
+        public Builder bootstrap(String v) { bootstrap = v; return this; }
+        public Builder topics(Topics v) { topics = v; return this; }
+        public Builder keys(ObjectKeys v) { keys = v; return this; }
+        public Builder groupId(String v) { groupId = v; return this; }
+        public Builder transactionalId(String v) { transactionalId = v; return this; }
+        public Builder partitions(int v) { partitions = v; return this; }
+        public Builder jobPartitions(int v) { jobPartitions = v; return this; }
+        public Builder createTopics(boolean v) { createTopics = v; return this; }
+        public Builder maxAttempts(int v) { maxAttempts = v; return this; }
+        public Builder reissueAfter(Duration v) { reissueAfter = v; return this; }
+        public Builder limits(Limits v) { limits = v; return this; }
+        public Builder kafka(Map<String, String> v) { kafka = v; return this; }
+        public Builder recordLimits(RecordLimits v) { recordLimits = v; return this; }
 
-    public CoordinatorSettings withLimits(Limits l) {
-        return new CoordinatorSettings(bootstrap, topics, keys, groupId, transactionalId, partitions, jobPartitions,
-                createTopics, maxAttempts, reissueAfter, l, kafka, recordLimits);
-    }
-
-    public CoordinatorSettings withRecordLimits(RecordLimits r) {
-        return new CoordinatorSettings(bootstrap, topics, keys, groupId, transactionalId, partitions, jobPartitions,
-                createTopics, maxAttempts, reissueAfter, limits, kafka, r);
-    }
-
-    public CoordinatorSettings withKafka(Map<String, String> k) {
-        return new CoordinatorSettings(bootstrap, topics, keys, groupId, transactionalId, partitions, jobPartitions,
-                createTopics, maxAttempts, reissueAfter, limits, k, recordLimits);
+        public CoordinatorSettings build() {
+            return new CoordinatorSettings(bootstrap, topics, keys, groupId, transactionalId, partitions,
+                    jobPartitions, createTopics, maxAttempts, reissueAfter, limits, kafka, recordLimits);
+        }
     }
 
     private static String hostName() {

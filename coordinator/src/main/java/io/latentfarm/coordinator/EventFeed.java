@@ -3,7 +3,6 @@ package io.latentfarm.coordinator;
 import io.latentfarm.common.message.BatchEvent;
 import io.latentfarm.common.message.Json;
 import io.latentfarm.common.message.MessageDecodeException;
-import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.common.TopicPartition;
@@ -15,9 +14,7 @@ import org.slf4j.LoggerFactory;
 
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.function.Consumer;
 
@@ -38,12 +35,8 @@ final class EventFeed implements AutoCloseable {
 
     EventFeed(CoordinatorSettings settings) {
         this.settings = settings;
-        Map<String, Object> c = new HashMap<>(settings.kafka());
-        c.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, settings.bootstrap());
-        c.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
-        c.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
-        c.put(ConsumerConfig.CLIENT_ID_CONFIG, settings.transactionalId() + "-web");
-        consumer = new KafkaConsumer<>(c, new StringDeserializer(), new ByteArrayDeserializer());
+        consumer = new KafkaConsumer<>(settings.clientProperties().consumer(settings.transactionalId() + "-web"),
+                new StringDeserializer(), new ByteArrayDeserializer());
         thread = new Thread(this::run, "latentfarm-web-feed");
         thread.setDaemon(true);
     }

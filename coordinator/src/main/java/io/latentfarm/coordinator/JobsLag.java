@@ -1,7 +1,6 @@
 package io.latentfarm.coordinator;
 
 import org.apache.kafka.clients.admin.Admin;
-import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.clients.admin.ListOffsetsResult;
 import org.apache.kafka.clients.admin.OffsetSpec;
 import org.apache.kafka.clients.consumer.OffsetAndMetadata;
@@ -33,9 +32,7 @@ final class JobsLag implements AutoCloseable {
     private volatile double lag = Double.NaN;
 
     JobsLag(CoordinatorSettings settings, String workersGroup, Duration every) {
-        Map<String, Object> c = new HashMap<>(settings.kafka());
-        c.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, settings.bootstrap());
-        this.admin = Admin.create(c);
+        this.admin = Admin.create(settings.clientProperties().admin());
         this.topic = settings.topics().jobs();
         this.group = workersGroup;
         this.timer = Executors.newSingleThreadScheduledExecutor(r -> {

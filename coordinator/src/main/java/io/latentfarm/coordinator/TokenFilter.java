@@ -1,7 +1,6 @@
 package io.latentfarm.coordinator;
 
 import io.micronaut.context.annotation.Requires;
-import io.micronaut.context.annotation.Value;
 import io.micronaut.core.annotation.Nullable;
 import io.micronaut.http.HttpRequest;
 import io.micronaut.http.HttpResponse;
@@ -24,14 +23,15 @@ import java.util.Map;
  * stream, which cannot send headers, work too). Without the setting nothing is asked.
  */
 @ServerFilter(ServerFilter.MATCH_ALL_PATTERN)
+@Requires(env = CoordinatorApplication.ROLE)
 @Requires(property = "latentfarm.http.token")
 class TokenFilter {
     static final String COOKIE = "latentfarm-token";
 
     private final byte[] token;
 
-    TokenFilter(@Value("${latentfarm.http.token}") String token) {
-        this.token = token.getBytes(StandardCharsets.UTF_8);
+    TokenFilter(HttpConfig http) {
+        this.token = http.token() == null ? new byte[0] : http.token().getBytes(StandardCharsets.UTF_8);
     }
 
     @RequestFilter

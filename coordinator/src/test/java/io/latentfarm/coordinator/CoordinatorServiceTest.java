@@ -65,6 +65,8 @@ class CoordinatorServiceTest {
             assertEquals("completed", b.path("status").asText(), batch.body());
             assertEquals(4, b.path("done").asInt());
             assertEquals("batches/svc-batch/grid.png", b.path("gridKey").asText());
+            // streamed from the services' one object store
+            assertEquals(200, get(base.resolve("/batches/svc-batch/grid.png")).statusCode());
 
             try (BatchClient.Events events = client.events("svc-cancel", true)) {
                 client.submit(CoordinatorTest.request("svc-cancel"));

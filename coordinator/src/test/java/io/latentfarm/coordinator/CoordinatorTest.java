@@ -49,16 +49,14 @@ class CoordinatorTest {
     static final ObjectStore store = Infra.STORE;
 
     static CoordinatorSettings settings(String prefix) {
-        return CoordinatorSettings.defaults(kafka.bootstrapServers())
-                .withTopics(new Topics(prefix))
-                .withTransactionalId("coordinator-" + prefix)
-                .withJobPartitions(4);
+        return CoordinatorSettings.builder().bootstrap(kafka.bootstrapServers()).topics(new Topics(prefix))
+                .groupId("latentfarm-coordinator").transactionalId("coordinator-" + prefix)
+                .partitions(3).jobPartitions(4).createTopics(true).maxAttempts(3).reissueAfter(Duration.ofMinutes(30))
+                .build();
     }
 
     static CoordinatorSettings withGroup(CoordinatorSettings s, String prefix) {
-        return new CoordinatorSettings(s.bootstrap(), s.topics(), s.keys(), "coordinators-" + prefix,
-                s.transactionalId(), s.partitions(), s.jobPartitions(), s.createTopics(), s.maxAttempts(),
-                s.reissueAfter(), s.limits(), s.kafka());
+        return s.toBuilder().groupId("coordinators-" + prefix).build();
     }
 
     static RenderRequest request(String batchId) {
@@ -163,7 +161,8 @@ class CoordinatorTest {
         Predicate<RenderJob> fail = j -> j.batchId().equals("b-doomed") && j.index() == 1
                 || j.batchId().equals("b-flaky") && j.index() == 3 && j.attempt() == 1
                 || j.batchId().equals("b-invalid") && j.index() == 2;
-        try (Coordinator coordinator = new Coordinator(withGroup(settings(prefix), prefix).withMaxAttempts(2), store).start();
+        CoordinatorSettings s = withGroup(settings(prefix), prefix).toBuilder().maxAttempts(2).build();
+        try (Coordinator coordinator = new Coordinator(s, store).start();
              FakeWorker worker = new FakeWorker(kafka.bootstrapServers(), topics, store, fail, j -> false);
              BatchClient client = new BatchClient(kafka.bootstrapServers(), topics)) {
             client.submit(request("b-flaky"));
@@ -192,7 +191,7 @@ class CoordinatorTest {
         String prefix = "t4.";
         Topics topics = new Topics(prefix);
         try (Coordinator coordinator = new Coordinator(withGroup(settings(prefix), prefix)
-                .withReissueAfter(Duration.ofSeconds(2)), store).start();
+                .toBuilder().reissueAfter(Duration.ofSeconds(2)).build(), store).start();
              FakeWorker worker = new FakeWorker(kafka.bootstrapServers(), topics, store, j -> false,
                      j -> j.index() == 2 && j.attempt() == 1);
              BatchClient client = new BatchClient(kafka.bootstrapServers(), topics)) {
@@ -247,7 +246,7 @@ class CoordinatorTest {
     void cancelledMidBatchNeverCompletesAndStaysCancelledAfterARestart() throws Exception {
         String prefix = "t6.";
         Topics topics = new Topics(prefix);
-        CoordinatorSettings s = withGroup(settings(prefix), prefix).withReissueAfter(Duration.ofSeconds(1));
+        CoordinatorSettings s = withGroup(settings(prefix), prefix).toBuilder().reissueAfter(Duration.ofSeconds(1)).build();
         // Images 2 and 3 are held back; the test delivers them once the batch is cancelled.
         try (FakeWorker worker = new FakeWorker(kafka.bootstrapServers(), topics, store, j -> false,
                 j -> j.batchId().equals("b-cancel") && j.index() >= 2);
@@ -332,7 +331,8 @@ class CoordinatorTest {
     void aRecordThatFailsItsTransactionIsDeadLetteredAloneAndTheRestCommit() throws Exception {
         String prefix = "t7.";
         Topics topics = new Topics(prefix);
-        CoordinatorSettings s = withGroup(settings(prefix), prefix).withRecordLimits(new RecordLimits(4096, 4096, 256));
+        CoordinatorSettings s = withGroup(settings(prefix), prefix).toBuilder()
+                .recordLimits(new RecordLimits(4096, 4096, 256)).build();
         try (Coordinator coordinator = new Coordinator(s, store).start();
              FakeWorker worker = new FakeWorker(kafka.bootstrapServers(), topics, store, j -> false, j -> false);
              BatchClient client = new BatchClient(kafka.bootstrapServers(), topics)) {
@@ -359,7 +359,8 @@ class CoordinatorTest {
     @Test
     void recordLimitsBeyondTheProducersRequestSizeAreRefused() {
         String prefix = "t8.";
-        CoordinatorSettings s = withGroup(settings(prefix), prefix).withKafka(Map.of("max.request.size", "100000"));
+        CoordinatorSettings s = withGroup(settings(prefix), prefix).toBuilder()
+                .kafka(Map.of("max.request.size", "100000")).build();
         IllegalArgumentException e = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
                 () -> new Coordinator(s, store).start());
         assertTrue(e.getMessage().contains("max-record-bytes 524288")

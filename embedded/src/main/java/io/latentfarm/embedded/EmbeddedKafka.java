@@ -1,15 +1,13 @@
 package io.latentfarm.embedded;
 
+import io.latentfarm.client.kafka.KafkaClientProperties;
+import io.latentfarm.client.kafka.TopicReader;
 import kafka.server.KafkaConfig;
 import kafka.server.KafkaRaftServer;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
-import org.apache.kafka.clients.consumer.KafkaConsumer;
-import org.apache.kafka.common.TopicPartition;
-import org.apache.kafka.common.serialization.ByteArrayDeserializer;
-import org.apache.kafka.common.serialization.StringDeserializer;
 import org.apache.kafka.common.Uuid;
 import org.apache.kafka.common.utils.Time;
 import org.apache.kafka.metadata.storage.Formatter;
@@ -21,7 +19,6 @@ import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Properties;
@@ -245,7 +242,7 @@ public final class EmbeddedKafka implements AutoCloseable {
 
     /**
      * Every record of {@code topic}, all partitions, from the beginning to the end offsets at the
-     * time of the call (at most 30 s of reading): for checking what a run wrote.
+     * time of the call: for checking what a run wrote.
      *
      * @param readCommitted read only committed transactional writes (what a careful consumer sees)
      */
@@ -256,22 +253,9 @@ public final class EmbeddedKafka implements AutoCloseable {
     /** {@link #readAll(String, boolean)} from any broker (one in another process, say). */
     public static List<ConsumerRecord<String, byte[]>> readAll(String bootstrapServers, String topic,
                                                                 boolean readCommitted) {
-        try (KafkaConsumer<String, byte[]> c = new KafkaConsumer<>(Map.of(
-                ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers,
-                ConsumerConfig.ISOLATION_LEVEL_CONFIG, readCommitted ? "read_committed" : "read_uncommitted"),
-                new StringDeserializer(), new ByteArrayDeserializer())) {
-            List<TopicPartition> tps = c.partitionsFor(topic).stream()
-                    .map(p -> new TopicPartition(topic, p.partition())).toList();
-            c.assign(tps);
-            c.seekToBeginning(tps);
-            Map<TopicPartition, Long> end = c.endOffsets(tps);
-            List<ConsumerRecord<String, byte[]>> out = new ArrayList<>();
-            long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
-            while (tps.stream().anyMatch(tp -> c.position(tp) < end.get(tp)) && System.nanoTime() < deadline) {
-                c.poll(Duration.ofMillis(200)).forEach(out::add);
-            }
-            return out;
-        }
+        Map<String, Object> config = KafkaClientProperties.of(bootstrapServers).consumer(null);
+        config.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, readCommitted ? "read_committed" : "read_uncommitted");
+        return TopicReader.readAll(config, topic, Duration.ofSeconds(30));
     }
 
     public Path dataDir() {

@@ -12,7 +12,7 @@ import java.util.concurrent.Callable;
 @Command(name = "coordinator", mixinStandardHelpOptions = true,
         description = {"Run the coordinator service in the foreground (no worker in this process).",
                 "Configured by environment variables, as in the image: LATENTFARM_KAFKA_BOOTSTRAP, LATENTFARM_S3_ENDPOINT,",
-                "LATENTFARM_S3_ACCESS_KEY, LATENTFARM_S3_SECRET_KEY, LATENTFARM_COORDINATOR_TRANSACTIONAL_ID, ... (docs/kafka.md)."})
+                "LATENTFARM_S3_ACCESS_KEY, LATENTFARM_S3_SECRET_KEY, LATENTFARM_COORDINATOR_TRANSACTIONAL_ID, ... (all: docs/configuration.md)."})
 public final class CoordinatorCommand implements Callable<Integer> {
 
     @Option(names = "--port", paramLabel = "P",

@@ -14,7 +14,7 @@ import java.util.concurrent.Callable;
 @Command(name = "worker", mixinStandardHelpOptions = true,
         description = {"Run a worker in the foreground (no coordinator in this process).",
                 "Configured by environment variables, as in the image: LATENTFARM_WORKER_MODEL, LATENTFARM_KAFKA_BOOTSTRAP,",
-                "LATENTFARM_S3_ENDPOINT, LATENTFARM_S3_ACCESS_KEY, LATENTFARM_S3_SECRET_KEY, ... (docs/kafka.md)."})
+                "LATENTFARM_S3_ENDPOINT, LATENTFARM_S3_ACCESS_KEY, LATENTFARM_S3_SECRET_KEY, ... (all: docs/configuration.md)."})
 public final class WorkerCommand implements Callable<Integer> {
 
     @Spec

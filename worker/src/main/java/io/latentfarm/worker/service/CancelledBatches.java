@@ -1,10 +1,10 @@
 package io.latentfarm.worker.service;
 
+import io.latentfarm.client.kafka.TopicReader;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.common.KafkaException;
-import org.apache.kafka.common.PartitionInfo;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.errors.WakeupException;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
@@ -13,7 +13,6 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.time.Duration;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -39,6 +38,7 @@ final class CancelledBatches implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(CancelledBatches.class);
     private static final Duration POLL = Duration.ofMillis(200);
     private static final Duration RETRY = Duration.ofSeconds(5);
+    private static final Duration LOAD_TIMEOUT = Duration.ofMinutes(1);
 
     private final String topic;
     private final String workerId;
@@ -49,7 +49,6 @@ final class CancelledBatches implements AutoCloseable {
     private final Thread thread;
     private boolean started;
     private boolean closed;
-    private Map<TopicPartition, Long> loadTo;
     private boolean warnedMissing;
 
     CancelledBatches(WorkerSettings settings) {
@@ -62,16 +61,11 @@ final class CancelledBatches implements AutoCloseable {
     }
 
     static Map<String, Object> consumerConfig(WorkerSettings s) {
-        Map<String, Object> c = new HashMap<>();
-        c.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, s.bootstrap());
-        c.put(ConsumerConfig.CLIENT_ID_CONFIG, "latentfarm-worker-" + s.workerId() + "-cancels");
-        c.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
-        // Only what the coordinator committed: its state says cancelled too.
-        c.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
+        // read_committed, outside any group: only what the coordinator committed (its state says
+        // cancelled too)
+        Map<String, Object> c = s.kafka().consumer("latentfarm-worker-" + s.workerId() + "-cancels");
         // Never create it by asking: it must be compacted, and the coordinator creates it so.
         c.put(ConsumerConfig.ALLOW_AUTO_CREATE_TOPICS_CONFIG, false);
-        c.putAll(s.kafka());
-        c.remove(ConsumerConfig.GROUP_ID_CONFIG);
         return c;
     }
 
@@ -100,18 +94,7 @@ final class CancelledBatches implements AutoCloseable {
                         sleep(RETRY);
                         continue;
                     }
-                    markLoadedOnceCaughtUp();
-                    for (ConsumerRecord<String, byte[]> r : consumer.poll(POLL)) {
-                        if (r.key() == null) {
-                            continue;
-                        }
-                        if (r.value() == null) {
-                            ids.remove(r.key()); // a tombstone: compacted away
-                        } else if (ids.add(r.key()) && loaded.getCount() == 0) {
-                            LOG.info("worker {}: batch {} is cancelled; skipping its jobs", workerId, r.key());
-                        }
-                    }
-                    markLoadedOnceCaughtUp();
+                    consumer.poll(POLL).forEach(this::apply);
                 } catch (WakeupException e) {
                     throw e;
                 } catch (KafkaException e) {
@@ -133,18 +116,24 @@ final class CancelledBatches implements AutoCloseable {
         }
     }
 
-    private void markLoadedOnceCaughtUp() {
-        if (loaded.getCount() > 0
-                && loadTo.entrySet().stream().allMatch(e -> consumer.position(e.getKey()) >= e.getValue())) {
-            LOG.info("worker {}: {} cancelled batch(es) known", workerId, ids.size());
-            loaded.countDown();
+    private void apply(ConsumerRecord<String, byte[]> r) {
+        if (r.key() == null) {
+            return;
+        }
+        if (r.value() == null) {
+            ids.remove(r.key()); // a tombstone: compacted away
+        } else if (ids.add(r.key()) && loaded.getCount() == 0) {
+            LOG.info("worker {}: batch {} is cancelled; skipping its jobs", workerId, r.key());
         }
     }
 
-    /** Assigns every partition of the topic from its beginning; false when there is no such topic. */
+    /**
+     * Assigns every partition of the topic and reads it from its beginning to its end; false when
+     * there is no such topic.
+     */
     private boolean assign() {
-        List<PartitionInfo> infos = consumer.partitionsFor(topic, Duration.ofSeconds(10));
-        if (infos == null || infos.isEmpty()) {
+        List<TopicPartition> tps = TopicReader.allPartitions(consumer, topic, Duration.ofSeconds(10));
+        if (tps.isEmpty()) {
             if (!warnedMissing) {
                 LOG.warn("worker {}: no topic {} yet; jobs of cancelled batches are rendered until it exists",
                         workerId, topic);
@@ -152,10 +141,15 @@ final class CancelledBatches implements AutoCloseable {
             }
             return false;
         }
-        List<TopicPartition> tps = infos.stream().map(p -> new TopicPartition(topic, p.partition())).toList();
         consumer.assign(tps);
         consumer.seekToBeginning(tps);
-        loadTo = consumer.endOffsets(tps);
+        if (TopicReader.readToEnd(consumer, tps, LOAD_TIMEOUT, this::apply)) {
+            LOG.info("worker {}: {} cancelled batch(es) known", workerId, ids.size());
+        } else {
+            LOG.warn("worker {}: {} not read to its end within {}; following it from here", workerId, topic,
+                    LOAD_TIMEOUT);
+        }
+        loaded.countDown();
         return true;
     }
 

@@ -147,9 +147,7 @@ public final class JobWorker implements AutoCloseable {
     }
 
     static Map<String, Object> consumerConfig(WorkerSettings s) {
-        Map<String, Object> c = new HashMap<>();
-        c.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, s.bootstrap());
-        c.put(ConsumerConfig.GROUP_ID_CONFIG, s.groupId());
+        Map<String, Object> c = s.kafka().groupConsumer(s.groupId(), "latentfarm-worker-" + s.workerId());
         // A killed worker is out of the group after the session timeout and its job goes to the
         // partition's next owner. Heartbeats come from the client's own thread, also mid-render.
         c.put(ConsumerConfig.SESSION_TIMEOUT_MS_CONFIG, (int) s.sessionTimeout().toMillis());
@@ -157,26 +155,17 @@ public final class JobWorker implements AutoCloseable {
         if (s.groupInstanceId() != null) {
             c.put(ConsumerConfig.GROUP_INSTANCE_ID_CONFIG, s.groupInstanceId());
         }
-        c.put(ConsumerConfig.CLIENT_ID_CONFIG, "latentfarm-worker-" + s.workerId());
-        c.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
-        c.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
-        // The coordinator writes jobs in transactions: never render a job of an aborted one.
-        c.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
+        // read_committed (groupConsumer): the coordinator writes jobs in transactions, so a job of an
+        // aborted one is never rendered.
         c.put(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, s.maxBatch());
         // Moving only the partitions that must move keeps a busy worker's partition where it is.
         c.put(ConsumerConfig.PARTITION_ASSIGNMENT_STRATEGY_CONFIG, CooperativeStickyAssignor.class.getName());
-        c.putAll(s.kafka());
         return c;
     }
 
     static Map<String, Object> producerConfig(WorkerSettings s) {
-        Map<String, Object> c = new HashMap<>();
-        c.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, s.bootstrap());
-        c.put(ProducerConfig.CLIENT_ID_CONFIG, "latentfarm-worker-" + s.workerId());
-        c.put(ProducerConfig.ACKS_CONFIG, "all");
-        c.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true);
-        c.put(ProducerConfig.LINGER_MS_CONFIG, 0);
-        c.putAll(s.kafka());
+        Map<String, Object> c = s.kafka().producer("latentfarm-worker-" + s.workerId());
+        c.putIfAbsent(ProducerConfig.LINGER_MS_CONFIG, 0);
         return c;
     }
 

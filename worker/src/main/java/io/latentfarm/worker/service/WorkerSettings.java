@@ -1,26 +1,30 @@
 package io.latentfarm.worker.service;
 
+import io.latentfarm.client.RequestLimitsConfig;
+import io.latentfarm.client.kafka.KafkaClientProperties;
+import io.latentfarm.client.kafka.KafkaConfig;
+import io.latentfarm.client.storage.ObjectStoreConfig;
 import io.latentfarm.common.Topics;
 import io.latentfarm.common.message.RecordLimits;
 import io.latentfarm.common.storage.ObjectKeys;
 import io.latentfarm.common.validation.Limits;
 
 import java.time.Duration;
-import java.util.Map;
 import java.util.Objects;
+import java.util.concurrent.atomic.AtomicInteger;
 
 /**
- * How a {@link JobWorker} talks to Kafka and paces itself.
+ * How a {@link JobWorker} talks to Kafka and paces itself: in the service, {@link #of} the bound
+ * configuration (defaults in {@code application-worker.yml}); in tests, {@link #builder}.
  *
- * @param bootstrap        Kafka bootstrap servers
+ * @param kafka            the Kafka clients' settings (bootstrap servers and pass-through)
  * @param topics           topic names
  * @param groupId          the workers' consumer group: jobs are shared among its members
- * @param workerId         this worker's name in results and logs
+ * @param workerId         this worker's name in results and logs; null: host name, process id and a counter
  * @param maxBatch         most jobs taken in one poll; compatible ones of one batch share a denoising call
  * @param progressInterval least time between two step-progress events of one job
  * @param shutdownGrace    how long closing waits for a job in flight before handing it back
  * @param retryBackoff     wait before retrying a job whose upload or result could not be written
- * @param kafka            extra client settings (security, timeouts), applied to consumer and producer
  * @param keys             the object key layout (the operator's key prefix): the worker builds each
  *                         image's key itself and refuses a job that names another
  * @param limits           what a job may ask for (the coordinator's request limits): others are dead-lettered
@@ -30,76 +34,88 @@ import java.util.Objects;
  * @param sessionTimeout   how long the group waits for a silent worker before its partitions (and the
  *                         job it held) go to the others: the most a killed worker delays its job
  */
-public record WorkerSettings(String bootstrap, Topics topics, String groupId, String workerId, int maxBatch,
-                             Duration progressInterval, Duration shutdownGrace, Duration retryBackoff,
-                             Map<String, String> kafka, ObjectKeys keys, Limits limits, RecordLimits recordLimits,
-                             String groupInstanceId, Duration sessionTimeout) {
-    /** A killed worker's job goes elsewhere 10 s after the kill (Kafka's own default: 45 s). */
-    public static final Duration DEFAULT_SESSION_TIMEOUT = Duration.ofSeconds(10);
-
-    public static final String DEFAULT_GROUP = "latentfarm-workers";
-    private static final java.util.concurrent.atomic.AtomicInteger COUNTER = new java.util.concurrent.atomic.AtomicInteger();
+public record WorkerSettings(KafkaClientProperties kafka, Topics topics, String groupId, String workerId,
+                             int maxBatch, Duration progressInterval, Duration shutdownGrace, Duration retryBackoff,
+                             ObjectKeys keys, Limits limits, RecordLimits recordLimits, String groupInstanceId,
+                             Duration sessionTimeout) {
+    private static final AtomicInteger COUNTER = new AtomicInteger();
 
     public WorkerSettings {
-        Objects.requireNonNull(bootstrap, "bootstrap");
+        Objects.requireNonNull(kafka, "kafka");
         Objects.requireNonNull(topics, "topics");
-        groupId = groupId == null || groupId.isBlank() ? DEFAULT_GROUP : groupId;
+        Objects.requireNonNull(groupId, "groupId");
         workerId = workerId == null || workerId.isBlank() ? defaultWorkerId() : workerId;
         if (maxBatch < 1) {
-            throw new IllegalArgumentException("maxBatch " + maxBatch + " must be at least 1");
+            throw new IllegalArgumentException("latentfarm.worker.max-batch " + maxBatch + " must be at least 1");
         }
-        progressInterval = progressInterval == null ? Duration.ofSeconds(1) : progressInterval;
-        shutdownGrace = shutdownGrace == null ? Duration.ofSeconds(30) : shutdownGrace;
-        retryBackoff = retryBackoff == null ? Duration.ofSeconds(2) : retryBackoff;
-        kafka = kafka == null ? Map.of() : Map.copyOf(kafka);
-        keys = keys == null ? ObjectKeys.root() : keys;
-        limits = limits == null ? Limits.DEFAULTS : limits;
-        recordLimits = recordLimits == null ? RecordLimits.DEFAULTS : recordLimits;
+        Objects.requireNonNull(progressInterval, "progressInterval");
+        Objects.requireNonNull(shutdownGrace, "shutdownGrace");
+        Objects.requireNonNull(retryBackoff, "retryBackoff");
+        Objects.requireNonNull(keys, "keys");
+        Objects.requireNonNull(limits, "limits");
+        Objects.requireNonNull(recordLimits, "recordLimits");
         groupInstanceId = groupInstanceId == null || groupInstanceId.isBlank() ? null : groupInstanceId;
-        sessionTimeout = sessionTimeout == null ? DEFAULT_SESSION_TIMEOUT : sessionTimeout;
+        Objects.requireNonNull(sessionTimeout, "sessionTimeout");
     }
 
-    /** Keys at the bucket's root, default limits, dynamic membership. */
-    public WorkerSettings(String bootstrap, Topics topics, String groupId, String workerId, int maxBatch,
-                          Duration progressInterval, Duration shutdownGrace, Duration retryBackoff,
-                          Map<String, String> kafka) {
-        this(bootstrap, topics, groupId, workerId, maxBatch, progressInterval, shutdownGrace, retryBackoff, kafka,
-                null, null, null, null, null);
+    /** The service's settings, from its bound configuration. */
+    public static WorkerSettings of(WorkerConfig worker, RequestLimitsConfig limits, KafkaConfig kafka,
+                                    ObjectStoreConfig s3) {
+        return new WorkerSettings(kafka.clientProperties(), kafka.topics(), worker.groupId(), worker.workerId(),
+                worker.maxBatch(), worker.progressInterval(), worker.shutdownGrace(), worker.retryBackoff(), s3.keys(),
+                limits.limits(), kafka.recordLimits(), worker.groupInstanceId(), worker.sessionTimeout());
     }
 
-    /** Defaults for everything but the bootstrap servers. */
-    public static WorkerSettings defaults(String bootstrap) {
-        return new WorkerSettings(bootstrap, Topics.defaults(), null, null, 1, null, null, null, null);
+    /** Settings built field by field (tests); every field but the key layout, limits, ids and membership must be set. */
+    public static Builder builder() {
+        return new Builder();
     }
 
-    public WorkerSettings withWorkerId(String id) {
-        return new WorkerSettings(bootstrap, topics, groupId, id, maxBatch, progressInterval, shutdownGrace,
-                retryBackoff, kafka, keys, limits, recordLimits, groupInstanceId, sessionTimeout);
+    /** A copy to change a few fields of. */
+    public Builder toBuilder() {
+        return new Builder().kafka(kafka).topics(topics).groupId(groupId).workerId(workerId).maxBatch(maxBatch)
+                .progressInterval(progressInterval).shutdownGrace(shutdownGrace).retryBackoff(retryBackoff).keys(keys)
+                .limits(limits).recordLimits(recordLimits).groupInstanceId(groupInstanceId)
+                .sessionTimeout(sessionTimeout);
     }
 
-    public WorkerSettings withTopics(Topics t) {
-        return new WorkerSettings(bootstrap, t, groupId, workerId, maxBatch, progressInterval, shutdownGrace,
-                retryBackoff, kafka, keys, limits, recordLimits, groupInstanceId, sessionTimeout);
-    }
+    public static final class Builder {
+        private KafkaClientProperties kafka;
+        private Topics topics;
+        private String groupId;
+        private String workerId;
+        private int maxBatch;
+        private Duration progressInterval;
+        private Duration shutdownGrace;
+        private Duration retryBackoff;
+        private ObjectKeys keys = ObjectKeys.root();
+        private Limits limits = Limits.DEFAULTS;
+        private RecordLimits recordLimits = RecordLimits.DEFAULTS;
+        private String groupInstanceId;
+        private Duration sessionTimeout;
 
-    public WorkerSettings withMaxBatch(int n) {
-        return new WorkerSettings(bootstrap, topics, groupId, workerId, n, progressInterval, shutdownGrace,
-                retryBackoff, kafka, keys, limits, recordLimits, groupInstanceId, sessionTimeout);
-    }
+        private Builder() {
+        }
 
-    public WorkerSettings withShutdownGrace(Duration d) {
-        return new WorkerSettings(bootstrap, topics, groupId, workerId, maxBatch, progressInterval, d,
-                retryBackoff, kafka, keys, limits, recordLimits, groupInstanceId, sessionTimeout);
-    }
+        public Builder kafka(KafkaClientProperties v) { kafka = v; return this; }
+        public Builder bootstrap(String v) { kafka = KafkaClientProperties.of(v); return this; }
+        public Builder topics(Topics v) { topics = v; return this; }
+        public Builder groupId(String v) { groupId = v; return this; }
+        public Builder workerId(String v) { workerId = v; return this; }
+        public Builder maxBatch(int v) { maxBatch = v; return this; }
+        public Builder progressInterval(Duration v) { progressInterval = v; return this; }
+        public Builder shutdownGrace(Duration v) { shutdownGrace = v; return this; }
+        public Builder retryBackoff(Duration v) { retryBackoff = v; return this; }
+        public Builder keys(ObjectKeys v) { keys = v; return this; }
+        public Builder limits(Limits v) { limits = v; return this; }
+        public Builder recordLimits(RecordLimits v) { recordLimits = v; return this; }
+        public Builder groupInstanceId(String v) { groupInstanceId = v; return this; }
+        public Builder sessionTimeout(Duration v) { sessionTimeout = v; return this; }
 
-    public WorkerSettings withKafka(Map<String, String> k) {
-        return new WorkerSettings(bootstrap, topics, groupId, workerId, maxBatch, progressInterval, shutdownGrace,
-                retryBackoff, k, keys, limits, recordLimits, groupInstanceId, sessionTimeout);
-    }
-
-    public WorkerSettings withGroupInstanceId(String id) {
-        return new WorkerSettings(bootstrap, topics, groupId, workerId, maxBatch, progressInterval, shutdownGrace,
-                retryBackoff, kafka, keys, limits, recordLimits, id, sessionTimeout);
+        public WorkerSettings build() {
+            return new WorkerSettings(kafka, topics, groupId, workerId, maxBatch, progressInterval, shutdownGrace,
+                    retryBackoff, keys, limits, recordLimits, groupInstanceId, sessionTimeout);
+        }
     }
 
     static String defaultWorkerId() {

@@ -1,5 +1,6 @@
 package io.latentfarm.worker.service;
 
+import io.latentfarm.client.kafka.KafkaClientProperties;
 import io.latentfarm.common.Topics;
 import io.latentfarm.common.image.Png;
 import io.latentfarm.common.message.BatchEvent;
@@ -141,8 +142,10 @@ class JobWorkerTest {
     }
 
     static WorkerSettings settings(Topics t, String id, Duration grace, Map<String, String> kafkaOverrides) {
-        return new WorkerSettings(kafka.bootstrapServers(), t, "workers-" + t.prefix(), id, 1, Duration.ofMillis(100),
-                grace, Duration.ofMillis(500), kafkaOverrides);
+        return WorkerSettings.builder().kafka(new KafkaClientProperties(kafka.bootstrapServers(), kafkaOverrides))
+                .topics(t).groupId("workers-" + t.prefix()).workerId(id).maxBatch(1)
+                .progressInterval(Duration.ofMillis(100)).shutdownGrace(grace).retryBackoff(Duration.ofMillis(500))
+                .sessionTimeout(Duration.ofSeconds(10)).build();
     }
 
     static RenderJob job(String batch, int index, int total, String prompt, int steps) {
@@ -293,7 +296,7 @@ class JobWorkerTest {
     @Test
     void aKilledWorkersJobIsRenderedElsewhereWithinFifteenSeconds() throws Exception {
         Topics t = topics("w5.");
-        JobWorker first = new JobWorker(settings(t, "w5a", Duration.ZERO, null).withGroupInstanceId("w5a"),
+        JobWorker first = new JobWorker(settings(t, "w5a", Duration.ZERO, null).toBuilder().groupInstanceId("w5a").build(),
                 new StandIn(100), store).start();
         produce(t, job("b5", 0, 1, "orphaned", 150));
         long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
