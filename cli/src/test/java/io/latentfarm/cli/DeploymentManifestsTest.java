@@ -97,7 +97,7 @@ class DeploymentManifestsTest {
         return vars;
     }
 
-    /** Micronaut's environment binding: latentfarm.worker.worker-id <- LATENTFARM_WORKER_WORKER_ID. */
+    /** Micronaut's environment binding: latentfarm.worker.worker-id from LATENTFARM_WORKER_WORKER_ID. */
     static String envName(String property) {
         return property.toUpperCase(Locale.ROOT).replace('.', '_').replace('-', '_');
     }
