@@ -608,18 +608,22 @@ public final class JobWorker implements AutoCloseable {
                 observer.step(now - previousStep[0]);
             }
             previousStep[0] = now;
-            if (step < total && lastSent[0] != Long.MIN_VALUE && now - lastSent[0] < intervalNanos) {
+            // A packed call renders its images one after another and counts the steps of all of
+            // them (image j's step s is j * n + s of k * n): each job's event says its own s of n.
+            int steps = Math.max(1, total / jobs.size());
+            int j = Math.min((step - 1) / steps, jobs.size() - 1);
+            int jobStep = step - j * steps;
+            if (jobStep < steps && lastSent[0] != Long.MIN_VALUE && now - lastSent[0] < intervalNanos) {
                 return;
             }
             lastSent[0] = now;
-            for (RenderJob job : jobs) {
-                BatchEvent event = BatchEvent.jobProgress(job.batchId(), job.total(), job.jobId(), step, total, self);
-                // Progress is best effort: never wait for it, never fail the job over it.
-                try {
-                    producer.send(new ProducerRecord<>(topics.events(), job.batchId(), Json.toBytes(event)));
-                } catch (KafkaException e) {
-                    LOG.debug("progress event not sent: {}", e.toString());
-                }
+            RenderJob job = jobs.get(j);
+            BatchEvent event = BatchEvent.jobProgress(job.batchId(), job.total(), job.jobId(), jobStep, steps, self);
+            // Progress is best effort: never wait for it, never fail the job over it.
+            try {
+                producer.send(new ProducerRecord<>(topics.events(), job.batchId(), Json.toBytes(event)));
+            } catch (KafkaException e) {
+                LOG.debug("progress event not sent: {}", e.toString());
             }
         };
     }
