@@ -6,6 +6,7 @@ import io.latentfarm.common.message.BatchEvent;
 import io.latentfarm.common.message.Json;
 import io.latentfarm.common.message.RenderJob;
 import io.latentfarm.common.message.RenderRequest;
+import io.latentfarm.common.message.RenderResult;
 import io.latentfarm.embedded.EmbeddedKafka;
 import io.latentfarm.embedded.EmbeddedS3;
 import io.micronaut.context.ApplicationContext;
@@ -111,7 +112,7 @@ class WorkerServiceTest {
     /**
      * Two jobs packed into one call ({@code max-batch} 2) on the real pipeline: each job's step
      * progress counts its own 15 steps of the 15 asked for (PNDM's 16 model calls included), as a
-     * job rendered alone does, and ends at 15 of 15.
+     * job rendered alone does, and ends at 15 of 15; the results time the text encoder apart.
      */
     @Test
     void aPackedCallReportsEachJobsOwnStepsOfTheStepsAsked() throws Exception {
@@ -134,12 +135,17 @@ class WorkerServiceTest {
         props.put("latentfarm.kafka.topic-prefix", topics.prefix());
         props.put("latentfarm.worker.max-batch", 2);
         props.put("latentfarm.worker.progress-interval", "0s"); // every step's event
+        List<ConsumerRecord<String, byte[]>> results;
         try (EmbeddedServer server = ApplicationContext.run(EmbeddedServer.class, props, "worker")) {
             long deadline = System.nanoTime() + Duration.ofSeconds(120).toNanos();
-            while (kafka.readAll(topics.results(), false).size() < 2) {
+            while ((results = kafka.readAll(topics.results(), false)).size() < 2) {
                 assertTrue(System.nanoTime() < deadline, "no results for the packed jobs");
                 Thread.sleep(100);
             }
+        }
+        for (ConsumerRecord<String, byte[]> r : results) {
+            RenderResult.Timings t = Json.renderResult(r.value()).timings();
+            assertTrue(t.encodeMs() > 0 && t.encodeMs() + t.denoiseMs() <= t.totalMs(), t.toString());
         }
         Map<String, List<Integer>> steps = new TreeMap<>();
         for (ConsumerRecord<String, byte[]> r : kafka.readAll(topics.events(), false)) {
