@@ -4,7 +4,7 @@ import picocli.CommandLine;
 
 /**
  * Turns an exception escaping a command into one line on stderr and exit code 1: a user sees
- * "latentfarm: <what went wrong>", not a stack trace. {@code LATENTFARM_DEBUG=1} prints the trace.
+ * {@code latentfarm: <what went wrong>}, not a stack trace. {@code LATENTFARM_DEBUG=1} prints the trace.
  */
 final class CliErrors implements CommandLine.IExecutionExceptionHandler {
     @Override

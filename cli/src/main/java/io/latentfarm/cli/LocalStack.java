@@ -23,6 +23,8 @@ import java.util.Map;
  */
 final class LocalStack implements AutoCloseable {
     static final String WORKER_ID = "local-worker";
+    /** Both services in one process. */
+    static final String[] ROLES = {"coordinator", "worker"};
 
     private final Deque<AutoCloseable> running = new ArrayDeque<>();
     private final EmbeddedKafka kafka;
@@ -38,36 +40,49 @@ final class LocalStack implements AutoCloseable {
         try {
             kafka = push(EmbeddedKafka.start(dataDir.resolve("kafka")));
             s3 = push(EmbeddedS3.start(dataDir.resolve("s3")));
-            Map<String, Object> props = new HashMap<>();
-            props.put("micronaut.server.host", "127.0.0.1");
-            props.put("micronaut.server.port", port == 0 ? -1 : port);
-            props.put("latentfarm.kafka.bootstrap", kafka.bootstrapServers());
-            props.put("latentfarm.s3.endpoint", s3.endpoint().toString());
-            props.put("latentfarm.s3.bucket", s3.bucket());
-            props.put("latentfarm.s3.access-key", s3.accessKey());
-            props.put("latentfarm.s3.secret-key", s3.secretKey());
-            // Only what local must set: the embedded addresses, a stable transactional id (the host name
-            // may change between runs on one data folder), and the worker's model options. Everything
-            // else is the services' own configuration (application-coordinator.yml, -worker.yml).
-            props.put("latentfarm.coordinator.transactional-id", "latentfarm-local-coordinator");
-            // the worker resolves these as --model, --revision, --config and --cache would
-            props.put("latentfarm.worker.model", model.model);
-            props.put("latentfarm.worker.revision", model.revision == null ? "" : model.revision);
-            props.put("latentfarm.worker.config", model.config == null ? "" : model.config.toString());
-            props.put("latentfarm.worker.hf-cache", model.cache == null ? "" : model.cache.toString());
-            props.put("latentfarm.worker.worker-id", WORKER_ID);
-            props.put("latentfarm.worker.variant", variant == null ? "" : variant);
-            props.put("latentfarm.worker.device", compute == null ? "auto" : compute.device);
-            props.put("latentfarm.worker.dtype", compute == null ? "auto" : compute.dtype);
-            props.put("latentfarm.worker.vae-upcast",
-                    compute == null || compute.vaeUpcast == null ? "" : compute.vaeUpcast.toString());
-            server = ApplicationContext.run(EmbeddedServer.class, props, "coordinator", "worker");
+            server = ApplicationContext.run(EmbeddedServer.class, properties(kafka, s3, model, compute, variant, port),
+                    ROLES);
             running.push(() -> server.getApplicationContext().close());
             store = server.getApplicationContext().getBean(ObjectStore.class); // the services' own, closed with them
         } catch (RuntimeException | Error e) {
             close();
             throw e;
         }
+    }
+
+    /**
+     * The configuration of both roles against the embedded broker and S3 server: the services' own
+     * keys, only with these addresses (what {@code latentfarm local} and the documentation's examples run).
+     *
+     * @param port    the web page's port on 127.0.0.1; 0: any free one
+     * @param variant weights variant, or null
+     */
+    static Map<String, Object> properties(EmbeddedKafka kafka, EmbeddedS3 s3, ModelOptions model, ComputeOptions compute,
+                                          String variant, int port) {
+        Map<String, Object> props = new HashMap<>();
+        props.put("micronaut.server.host", "127.0.0.1");
+        props.put("micronaut.server.port", port == 0 ? -1 : port);
+        props.put("latentfarm.kafka.bootstrap", kafka.bootstrapServers());
+        props.put("latentfarm.s3.endpoint", s3.endpoint().toString());
+        props.put("latentfarm.s3.bucket", s3.bucket());
+        props.put("latentfarm.s3.access-key", s3.accessKey());
+        props.put("latentfarm.s3.secret-key", s3.secretKey());
+        // Only what local must set: the embedded addresses, a stable transactional id (the host name
+        // may change between runs on one data folder), and the worker's model options. Everything
+        // else is the services' own configuration (application-coordinator.yml, -worker.yml).
+        props.put("latentfarm.coordinator.transactional-id", "latentfarm-local-coordinator");
+        // the worker resolves these as --model, --revision, --config and --cache would
+        props.put("latentfarm.worker.model", model.model);
+        props.put("latentfarm.worker.revision", model.revision == null ? "" : model.revision);
+        props.put("latentfarm.worker.config", model.config == null ? "" : model.config.toString());
+        props.put("latentfarm.worker.hf-cache", model.cache == null ? "" : model.cache.toString());
+        props.put("latentfarm.worker.worker-id", WORKER_ID);
+        props.put("latentfarm.worker.variant", variant == null ? "" : variant);
+        props.put("latentfarm.worker.device", compute == null ? "auto" : compute.device);
+        props.put("latentfarm.worker.dtype", compute == null ? "auto" : compute.dtype);
+        props.put("latentfarm.worker.vae-upcast",
+                compute == null || compute.vaeUpcast == null ? "" : compute.vaeUpcast.toString());
+        return props;
     }
 
     private <T extends AutoCloseable> T push(T resource) {

@@ -14,10 +14,6 @@ import io.latentfarm.coordinator.Coordinator;
 import io.latentfarm.coordinator.CoordinatorSettings;
 import io.latentfarm.embedded.EmbeddedKafka;
 import io.latentfarm.embedded.EmbeddedS3;
-import io.latentfarm.model.pipeline.GenerationRequest;
-import io.latentfarm.model.pipeline.ProgressListener;
-import io.latentfarm.model.pipeline.RenderedImage;
-import io.latentfarm.worker.service.ImageRenderer;
 import io.latentfarm.worker.service.JobWorker;
 import io.latentfarm.worker.service.WorkerSettings;
 import org.apache.kafka.clients.admin.Admin;
@@ -704,31 +700,6 @@ class BadInputCorpusTest {
                 throw new AssertionError(group + " did not consume " + topic + ": at " + at + ", last " + last);
             }
             Thread.sleep(100);
-        }
-    }
-
-    /** Flat images at once: the corpus is about what the loops do with inputs, not about pixels. */
-    static final class FlatRenderer implements ImageRenderer {
-        @Override
-        public List<RenderedImage> render(GenerationRequest request, int[] indices, ProgressListener listener) {
-            List<RenderedImage> out = new ArrayList<>();
-            for (int index : indices) {
-                listener.onStep(request.steps(), request.steps());
-                byte[] rgb = new byte[request.width() * request.height() * 3];
-                Arrays.fill(rgb, (byte) (index * 40));
-                out.add(new RenderedImage(index, request.width(), request.height(), rgb));
-            }
-            return out;
-        }
-
-        @Override
-        public String modelId() {
-            return "flat";
-        }
-
-        @Override
-        public String device() {
-            return "cpu";
         }
     }
 

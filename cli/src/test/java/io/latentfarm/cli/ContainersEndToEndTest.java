@@ -72,7 +72,7 @@ class ContainersEndToEndTest {
                     done = events.awaitFinal(Duration.ofSeconds(180), e -> { }).orElseThrow();
                 }
                 assertEquals(BatchEvent.Type.COMPLETED, done.type());
-                List<RenderedImage> expected = renderer.pipeline().generate(new GenerationRequest(List.of("a red fox"),
+                List<RenderedImage> expected = renderer.render(new GenerationRequest(List.of("a red fox"),
                         "", 4, 2, 7.5, 9L, 64, 64, "pndm"), new int[]{0, 1, 2, 3}, ProgressListener.NONE);
                 List<RgbImage> images = new ArrayList<>();
                 for (int i = 0; i < 4; i++) {

@@ -97,6 +97,7 @@ class DeploymentManifestsTest {
                 && var.startsWith(r.substring(0, r.length() - 1)));
     }
 
+    /** Micronaut's environment binding: latentfarm.worker.worker-id from LATENTFARM_WORKER_WORKER_ID. */
     static String envName(String property) {
         return ServiceSettings.envName(property);
     }

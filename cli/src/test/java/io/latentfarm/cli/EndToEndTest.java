@@ -284,7 +284,7 @@ class EndToEndTest {
 
     /**
      * {@code latentfarm cancel --wait} on a batch no worker has taken yet: it answers cancelled, the
-     * {@code submit --wait} following the batch exits with "cancelled: <reason>", {@code status}
+     * {@code submit --wait} following the batch exits with {@code cancelled: <reason>}, {@code status}
      * says so, a second cancel is refused (exit 2), and a worker started afterwards renders none of
      * its images.
      */

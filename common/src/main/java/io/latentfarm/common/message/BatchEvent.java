@@ -113,12 +113,6 @@ public record BatchEvent(
                 null, null, null, null, null, null, null, null, null);
     }
 
-    /** Denoising progress of one job: {@code step} of {@code steps} done. */
-    public static BatchEvent stepProgress(String batchId, int done, int total, String jobId, int step, int steps) {
-        return new BatchEvent(SCHEMA_VERSION, Type.PROGRESS, batchId, null, null, null, done, total,
-                jobId, step, steps, null, null, null, null, null, null);
-    }
-
     /** Denoising progress of one job on {@code worker}: {@code step} of {@code steps} done; no {@code done}. */
     public static BatchEvent jobProgress(String batchId, int total, String jobId, int step, int steps,
                                          WorkerInfo worker) {

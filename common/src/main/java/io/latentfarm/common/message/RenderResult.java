@@ -52,7 +52,11 @@ public record RenderResult(
         @JsonProperty("failed") FAILED
     }
 
-    /** Milliseconds spent per stage; {@code totalMs} is wall time for the job, not the sum. */
+    /**
+     * Milliseconds spent per stage of the worker's call: {@code encodeMs} the text encoder,
+     * {@code denoiseMs} the denoising steps, {@code decodeMs} the VAE and the PNG, {@code uploadMs}
+     * the upload; {@code totalMs} is wall time for the job, not the sum.
+     */
     public record Timings(long encodeMs, long denoiseMs, long decodeMs, long uploadMs, long totalMs) {
     }
 

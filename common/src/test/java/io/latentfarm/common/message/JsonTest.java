@@ -182,7 +182,7 @@ class JsonTest {
                 BatchEvent.accepted(r, List.of("prompt truncated to 77 tokens")),
                 BatchEvent.rejected("b1", List.of(new Violation("steps", "0 is outside 1..150"))),
                 BatchEvent.progress("b1", 1, 4),
-                BatchEvent.stepProgress("b1", 1, 4, "b1/0001", 3, 15),
+                BatchEvent.jobProgress("b1", 4, "b1/0001", 3, 15, new BatchEvent.WorkerInfo("w-0", "tiny-sd-v1", "cpu fp32")),
                 BatchEvent.completed("b1", "latentfarm", List.of("k0", "k1", "k2", "k3"), "g", "m"),
                 BatchEvent.completed("b1", "latentfarm", List.of("k0"), "g", "m",
                         List.of("negativePrompt: 80 CLIP tokens, truncated to 77", "prompt: 85 CLIP tokens, truncated to 77")),

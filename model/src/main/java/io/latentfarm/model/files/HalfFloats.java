@@ -1,6 +1,6 @@
 package io.latentfarm.model.files;
 
-/** IEEE 754 binary16 <-> binary32, exact in the widening direction (Java 17 has no Float.float16ToFloat). */
+/** IEEE 754 binary16 to and from binary32, exact in the widening direction (Java 17 has no Float.float16ToFloat). */
 public final class HalfFloats {
     private HalfFloats() {
     }

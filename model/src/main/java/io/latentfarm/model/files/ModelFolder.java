@@ -27,11 +27,9 @@ public final class ModelFolder {
             .enable(JsonParser.Feature.ALLOW_NON_NUMERIC_NUMBERS);
 
     private final Path dir;
-    private final JsonNode modelIndex;
 
-    private ModelFolder(Path dir, JsonNode modelIndex) {
+    private ModelFolder(Path dir) {
         this.dir = dir;
-        this.modelIndex = modelIndex;
     }
 
     public static ModelFolder open(Path dir) {
@@ -42,15 +40,12 @@ public final class ModelFolder {
         if (!Files.isRegularFile(index)) {
             throw new ModelException(index + ": file not found (not a diffusers pipeline folder)");
         }
-        return new ModelFolder(dir, readJson(index));
+        readJson(index); // a folder whose index is not JSON is refused here, naming the file
+        return new ModelFolder(dir);
     }
 
     public Path dir() {
         return dir;
-    }
-
-    public JsonNode modelIndex() {
-        return modelIndex;
     }
 
     /** The folder of one component, which must exist. */

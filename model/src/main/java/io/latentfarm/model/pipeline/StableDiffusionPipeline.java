@@ -204,6 +204,11 @@ public final class StableDiffusionPipeline implements AutoCloseable {
                     public void onLatents(int step, NDArray latents) {
                         progress.onLatents(step, latents);
                     }
+
+                    @Override
+                    public void onPromptsEncoded() {
+                        progress.onPromptsEncoded();
+                    }
                 };
                 TorchGenerator row = new TorchGenerator(request.seed()).batchRow(n, indices[j]);
                 out.addAll(denoiseAndDecode(request, new int[]{indices[j]}, row, overall, texts));
@@ -236,6 +241,7 @@ public final class StableDiffusionPipeline implements AutoCloseable {
             int warmup = timesteps.length - request.steps() * scheduler.order();
             int done = 0;
             NDArray embeddings = encodePrompts(job, request, indices, cfg, texts);
+            progress.onPromptsEncoded();
             Shape latentShape = new Shape(k, unetInChannels(), request.height() / 8, request.width() / 8);
             NDArray noise = generator.randn(job, latentShape);
             NDArray latents = noise.mul((float) scheduler.initNoiseSigma());

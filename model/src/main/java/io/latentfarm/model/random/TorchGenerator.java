@@ -16,10 +16,10 @@ import java.util.Map;
  *
  * <p>torch's CPU normal sampling, reproduced here:
  * <ul>
- *   <li>numel >= 16 (a contiguous float tensor): fill with uniforms ({@code (random() & 0xFFFFFF) * 2^-24}),
- *   then Box-Muller over blocks of 16 (u1 = 1 - data[j], u2 = data[j + 8], j < 8); when numel % 16 != 0
+ *   <li>numel &gt;= 16 (a contiguous float tensor): fill with uniforms ({@code (random() & 0xFFFFFF) * 2^-24}),
+ *   then Box-Muller over blocks of 16 (u1 = 1 - data[j], u2 = data[j + 8], j &lt; 8); when numel % 16 != 0
  *   the last 16 values are drawn again and transformed again.</li>
- *   <li>numel < 16: one {@code normal_distribution<double>} per element, two 53-bit uniforms from
+ *   <li>numel &lt; 16: one {@code normal_distribution<double>} per element, two 53-bit uniforms from
  *   {@code random64()} per pair, the second value of a pair cached in the generator.</li>
  * </ul>
  * The 16-block transform exists in two builds of torch: {@link NormalKernel#AVX2} (torch's AVX2

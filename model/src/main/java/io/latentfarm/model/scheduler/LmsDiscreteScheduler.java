@@ -16,7 +16,7 @@ import java.util.Map;
  * diffusers' LMSDiscreteScheduler: linear multistep (order 4) over the last derivatives. The
  * coefficients are integrals of Lagrange basis polynomials between consecutive sigmas; diffusers
  * takes them from scipy's quad, here they are exact (Gauss-Legendre with 4 nodes integrates the
- * degree <= 3 polynomials exactly).
+ * degree &lt;= 3 polynomials exactly).
  */
 public final class LmsDiscreteScheduler extends SigmaScheduler {
     public static final String CLASS_NAME = "LMSDiscreteScheduler";

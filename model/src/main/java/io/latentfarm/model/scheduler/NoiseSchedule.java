@@ -228,7 +228,7 @@ final class NoiseSchedule {
         return (1f - w) * low + w * (low + 1);
     }
 
-    /** The last index whose log-sigma is <= logSigma (0 if none), at most n - 2. */
+    /** The last index whose log-sigma is &lt;= logSigma (0 if none), at most n - 2. */
     private static int lowIndex(double logSigma, float[] logSigmas) {
         int low = 0;
         for (int i = 0; i < logSigmas.length; i++) {

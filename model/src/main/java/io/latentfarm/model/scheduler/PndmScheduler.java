@@ -140,10 +140,6 @@ public final class PndmScheduler extends BaseScheduler {
         return asDoubles(timesteps);
     }
 
-    public long[] integerTimesteps() {
-        return timesteps.clone();
-    }
-
     @Override
     public NDArray step(NDArray modelOutput, int stepIndex, NDArray sample, TorchGenerator generator) {
         checkIndex(stepIndex, timesteps.length);

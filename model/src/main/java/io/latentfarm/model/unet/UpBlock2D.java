@@ -17,7 +17,6 @@ public final class UpBlock2D {
     private final Upsample2D upsampler;
 
     /**
-     * @param index the position among the up blocks (0 = deepest)
      * @param configIndex the per-block config entry to use (diffusers reverses the down-block lists)
      * @param layers resnets in this block (layers_per_block + 1)
      * @param crossAttention true for CrossAttnUpBlock2D

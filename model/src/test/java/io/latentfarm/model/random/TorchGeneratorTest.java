@@ -164,7 +164,7 @@ class TorchGeneratorTest {
 
     /**
      * DJL's global generator is torch's default CPU generator: seeding it and sampling must give
-     * what TorchGenerator gives (numel < 16, numel % 16 != 0, and whole blocks). On the x86-64
+     * what TorchGenerator gives (numel &lt; 16, numel % 16 != 0, and whole blocks). On the x86-64
      * development machines libtorch 2.7.1 runs the AVX2 kernel and the values agree bit for bit; the
      * test allows 1e-6 so that a CPU where torch picks its portable kernel still passes.
      */

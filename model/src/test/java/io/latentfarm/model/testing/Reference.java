@@ -104,7 +104,7 @@ public final class Reference {
     }
 
     /**
-     * Asserts max |expected - actual| <= rel * max(1, max |expected|), naming {@code what} and the
+     * Asserts max |expected - actual| &lt;= rel * max(1, max |expected|), naming {@code what} and the
      * worst element when it fails.
      */
     public static Diff assertClose(String what, float[] expected, float[] actual, double rel) {

@@ -91,15 +91,18 @@ class ClipTextModelTest {
         List<JsonNode> cases = Reference.cases("text_encoder");
         List<String> prompts = new ArrayList<>();
         cases.forEach(c -> prompts.add(c.get("prompt").asText()));
-        TextEncoding encoding = new TextEncoding(ClipTokenizer.load(Reference.tinyModel().resolve("tokenizer")), model);
+        ClipTokenizer tokenizer = ClipTokenizer.load(Reference.tinyModel().resolve("tokenizer"));
         int per = 77 * model.config().hiddenSize();
         try (NDManager m = NDManager.newBaseManager()) {
-            long[] ids = encoding.inputIds(m, prompts).toLongArray();
+            long[] ids = new long[prompts.size() * 77];
+            for (int i = 0; i < prompts.size(); i++) {
+                System.arraycopy(tokenizer.encode(prompts.get(i)).ids(), 0, ids, i * 77, 77);
+            }
             for (int i = 0; i < cases.size(); i++) {
                 assertArrayEquals(ids(cases.get(i)), Arrays.copyOfRange(ids, i * 77, (i + 1) * 77),
                         cases.get(i).get("name").asText() + ": ids");
             }
-            NDArray out = encoding.encode(m, prompts);
+            NDArray out = model.forward(m.create(ids, new Shape(prompts.size(), 77)));
             assertSame(m, out.getManager());
             float[] values = out.toFloatArray();
             for (int i = 0; i < cases.size(); i++) {

@@ -11,7 +11,7 @@ public interface JobObserver {
     JobObserver NONE = new JobObserver() {
     };
 
-    /** One denoising step took {@code nanos} (the first step of a call, which includes the prompt encoding, is not reported). */
+    /** One denoising step took {@code nanos} (an image's first step is timed from its prompts' encoding). */
     default void step(long nanos) {
     }
 

@@ -489,9 +489,10 @@ public final class JobWorker implements AutoCloseable {
         }
         long start = System.nanoTime();
         long[] lastStep = {start};
+        long[] promptsEncoded = {0};
         List<RenderedImage> images;
         try {
-            images = renderer.render(call.request(), call.indices(), progress(jobs, lastStep));
+            images = renderer.render(call.request(), call.indices(), progress(jobs, lastStep, promptsEncoded));
             if (images.size() != jobs.size()) {
                 throw new IllegalStateException("renderer returned " + images.size() + " images for "
                         + jobs.size() + " jobs");
@@ -539,9 +540,10 @@ public final class JobWorker implements AutoCloseable {
             long uploadStart = System.nanoTime();
             store.put(settings.keys().image(job.batchId(), job.index()), png, "image/png");
             long uploaded = System.nanoTime();
-            // Per call: denoising (with the prompt encoding) up to the last step, then VAE decoding;
-            // shared by the jobs of a packed call. PNG encoding counts as decode.
-            RenderResult.Timings timings = new RenderResult.Timings(0, ms(lastStep[0] - start),
+            // Per call, shared by the jobs of a packed call: the text encoder, denoising up to the
+            // last step, then VAE decoding (PNG encoding counts as decode) and the upload.
+            long denoiseStart = promptsEncoded[0] == 0 ? start : promptsEncoded[0];
+            RenderResult.Timings timings = new RenderResult.Timings(ms(denoiseStart - start), ms(lastStep[0] - denoiseStart),
                     ms(rendered - lastStep[0]) + ms(uploadStart - encodeStart), ms(uploaded - uploadStart),
                     ms(uploaded - start));
             send(new ProducerRecord<>(topics.results(), job.batchId(),
@@ -550,8 +552,8 @@ public final class JobWorker implements AutoCloseable {
             this.rendered.incrementAndGet();
             observer.rendered(job, timings);
             // One line per job, in key=value form a log search can take apart.
-            LOG.info("rendered batch={} image={} worker={} attempt={} denoiseMs={} decodeMs={} uploadMs={} totalMs={}",
-                    job.batchId(), job.index(), settings.workerId(), job.attempt(), timings.denoiseMs(),
+            LOG.info("rendered batch={} image={} worker={} attempt={} encodeMs={} denoiseMs={} decodeMs={} uploadMs={} totalMs={}",
+                    job.batchId(), job.index(), settings.workerId(), job.attempt(), timings.encodeMs(), timings.denoiseMs(),
                     timings.decodeMs(), timings.uploadMs(), timings.totalMs());
         }
     }
@@ -579,30 +581,50 @@ public final class JobWorker implements AutoCloseable {
         }
     }
 
-    private ProgressListener progress(List<RenderJob> jobs, long[] lastStep) {
+    /**
+     * @param lastStep       set to the time of each step
+     * @param promptsEncoded set to the time the call's first prompts were encoded
+     */
+    private ProgressListener progress(List<RenderJob> jobs, long[] lastStep, long[] promptsEncoded) {
         long intervalNanos = settings.progressInterval().toNanos();
         long[] lastSent = {Long.MIN_VALUE};
         long[] previousStep = {Long.MIN_VALUE};
         BatchEvent.WorkerInfo self = new BatchEvent.WorkerInfo(settings.workerId(), renderer.modelId(), renderer.device() + " " + renderer.dtype());
-        return (step, total) -> {
-            if (abandon.get()) {
-                throw new Abandoned();
+        return new ProgressListener() {
+            @Override
+            public void onPromptsEncoded() {
+                long now = System.nanoTime();
+                if (promptsEncoded[0] == 0) {
+                    promptsEncoded[0] = now;
+                }
+                previousStep[0] = now; // an image's first step is timed from its prompts' encoding
             }
-            if (allCancelled(jobs)) {
-                throw new BatchCancelled();
-            }
-            long now = System.nanoTime();
-            lastStep[0] = now;
-            if (previousStep[0] != Long.MIN_VALUE) {
-                observer.step(now - previousStep[0]);
-            }
-            previousStep[0] = now;
-            if (step < total && lastSent[0] != Long.MIN_VALUE && now - lastSent[0] < intervalNanos) {
-                return;
-            }
-            lastSent[0] = now;
-            for (RenderJob job : jobs) {
-                BatchEvent event = BatchEvent.jobProgress(job.batchId(), job.total(), job.jobId(), step, total, self);
+
+            @Override
+            public void onStep(int step, int total) {
+                if (abandon.get()) {
+                    throw new Abandoned();
+                }
+                if (allCancelled(jobs)) {
+                    throw new BatchCancelled();
+                }
+                long now = System.nanoTime();
+                lastStep[0] = now;
+                if (previousStep[0] != Long.MIN_VALUE) {
+                    observer.step(now - previousStep[0]);
+                }
+                previousStep[0] = now;
+                // A packed call renders its images one after another and counts the steps of all of
+                // them (image j's step s is j * n + s of k * n): each job's event says its own s of n.
+                int steps = Math.max(1, total / jobs.size());
+                int j = Math.min((step - 1) / steps, jobs.size() - 1);
+                int jobStep = step - j * steps;
+                if (jobStep < steps && lastSent[0] != Long.MIN_VALUE && now - lastSent[0] < intervalNanos) {
+                    return;
+                }
+                lastSent[0] = now;
+                RenderJob job = jobs.get(j);
+                BatchEvent event = BatchEvent.jobProgress(job.batchId(), job.total(), job.jobId(), jobStep, steps, self);
                 // Progress is best effort: never wait for it, never fail the job over it.
                 try {
                     producer.send(new ProducerRecord<>(topics.events(), job.batchId(), Json.toBytes(event)));

@@ -92,10 +92,6 @@ public final class PipelineRenderer implements ImageRenderer {
         return modelId != null && !modelId.isBlank() ? modelId : label;
     }
 
-    public StableDiffusionPipeline pipeline() {
-        return pipeline;
-    }
-
     @Override
     public void close() {
         pipeline.close();

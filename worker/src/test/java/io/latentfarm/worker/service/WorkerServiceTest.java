@@ -1,11 +1,25 @@
 package io.latentfarm.worker.service;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import io.latentfarm.common.Topics;
+import io.latentfarm.common.message.BatchEvent;
 import io.latentfarm.common.message.Json;
+import io.latentfarm.common.message.RenderJob;
+import io.latentfarm.common.message.RenderRequest;
+import io.latentfarm.common.message.RenderResult;
 import io.latentfarm.embedded.EmbeddedKafka;
 import io.latentfarm.embedded.EmbeddedS3;
 import io.micronaut.context.ApplicationContext;
 import io.micronaut.runtime.server.EmbeddedServer;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.AdminClientConfig;
+import org.apache.kafka.clients.admin.NewTopic;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+import org.apache.kafka.common.serialization.StringSerializer;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -17,7 +31,12 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
+import java.util.TreeMap;
+import java.util.stream.IntStream;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -51,7 +70,11 @@ class WorkerServiceTest {
     }
 
     private EmbeddedServer worker(Path model, String id, String dtype) {
-        return ApplicationContext.run(EmbeddedServer.class, Map.of(
+        return ApplicationContext.run(EmbeddedServer.class, properties(model, id, dtype), "worker");
+    }
+
+    private static Map<String, Object> properties(Path model, String id, String dtype) {
+        return Map.of(
                 "micronaut.server.port", -1,
                 "latentfarm.kafka.bootstrap", kafka.bootstrapServers(),
                 "latentfarm.s3.endpoint", s3.endpoint().toString(),
@@ -60,7 +83,7 @@ class WorkerServiceTest {
                 "latentfarm.worker.model", model.toString(),
                 "latentfarm.worker.worker-id", id,
                 "latentfarm.worker.device", "cpu",
-                "latentfarm.worker.dtype", dtype), "worker");
+                "latentfarm.worker.dtype", dtype);
     }
 
     @Test
@@ -84,6 +107,54 @@ class WorkerServiceTest {
             }
             assertTrue(metrics.contains("phase=\"denoise\"") && metrics.contains("phase=\"upload\""), metrics);
         }
+    }
+
+    /**
+     * Two jobs packed into one call ({@code max-batch} 2) on the real pipeline: each job's step
+     * progress counts its own 15 steps of the 15 asked for (PNDM's 16 model calls included), as a
+     * job rendered alone does, and ends at 15 of 15; the results time the text encoder apart.
+     */
+    @Test
+    void aPackedCallReportsEachJobsOwnStepsOfTheStepsAsked() throws Exception {
+        Path model = Path.of(System.getProperty("latentfarm.fixtures", "../fixtures"), "tiny-sd-v1");
+        Topics topics = new Topics("packed.");
+        try (Admin admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers()))) {
+            admin.createTopics(topics.all().stream().map(n -> new NewTopic(n, 1, (short) 1)).toList()).all().get();
+        }
+        RenderRequest request = RenderRequest.builder().batchId("packed").prompt("a red fox").count(2).steps(15)
+                .size(64, 64).seed(7L).scheduler("pndm").build();
+        try (KafkaProducer<String, byte[]> p = new KafkaProducer<>(Map.of(
+                ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers()),
+                new StringSerializer(), new ByteArraySerializer())) {
+            for (int i = 0; i < 2; i++) { // both waiting before the worker polls: one call renders them
+                RenderJob job = RenderJob.forImage(request, i, "batches/packed/images/000" + i + ".png");
+                p.send(new ProducerRecord<>(topics.jobs(), job.jobId(), Json.toBytes(job))).get();
+            }
+        }
+        Map<String, Object> props = new HashMap<>(properties(model, "svc-packed", "auto"));
+        props.put("latentfarm.kafka.topic-prefix", topics.prefix());
+        props.put("latentfarm.worker.max-batch", 2);
+        props.put("latentfarm.worker.progress-interval", "0s"); // every step's event
+        List<ConsumerRecord<String, byte[]>> results;
+        try (EmbeddedServer server = ApplicationContext.run(EmbeddedServer.class, props, "worker")) {
+            long deadline = System.nanoTime() + Duration.ofSeconds(120).toNanos();
+            while ((results = kafka.readAll(topics.results(), false)).size() < 2) {
+                assertTrue(System.nanoTime() < deadline, "no results for the packed jobs");
+                Thread.sleep(100);
+            }
+        }
+        for (ConsumerRecord<String, byte[]> r : results) {
+            RenderResult.Timings t = Json.renderResult(r.value()).timings();
+            assertTrue(t.encodeMs() > 0 && t.encodeMs() + t.denoiseMs() <= t.totalMs(), t.toString());
+        }
+        Map<String, List<Integer>> steps = new TreeMap<>();
+        for (ConsumerRecord<String, byte[]> r : kafka.readAll(topics.events(), false)) {
+            BatchEvent e = Json.batchEvent(r.value());
+            assertEquals(15, e.steps(), e.toString());
+            steps.computeIfAbsent(e.jobId(), k -> new ArrayList<>()).add(e.step());
+        }
+        List<Integer> all = IntStream.rangeClosed(1, 15).boxed().toList();
+        assertEquals(Map.of("packed/0000", all, "packed/0001", all), steps);
     }
 
     @Test
