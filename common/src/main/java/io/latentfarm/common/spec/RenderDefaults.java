@@ -13,7 +13,8 @@ public final class RenderDefaults {
     public static final int WIDTH = 512;
     public static final int HEIGHT = 512;
     public static final String NEGATIVE_PROMPT = "";
-    public static final SeedMode SEED_MODE = SeedMode.BATCH;
+    /** {@link SeedMode#BATCH}'s name: diffusers' one generator for the batch. */
+    public static final String SEED_MODE = "batch";
     /**
      * No scheduler name means the model's own ({@code scheduler/scheduler_config.json}), as diffusers
      * does, in {@code generate} and in the cluster alike: the worker that renders the image picks it.
@@ -44,6 +45,6 @@ public final class RenderDefaults {
     }
 
     public static String seedMode(String seedMode) {
-        return seedMode != null ? seedMode : SEED_MODE.wireName();
+        return seedMode != null ? seedMode : SEED_MODE;
     }
 }

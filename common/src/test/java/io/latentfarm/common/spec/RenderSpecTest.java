@@ -20,6 +20,7 @@ class RenderSpecTest {
         assertEquals(512, s.height());
         assertEquals("", s.negativePrompt());
         assertEquals(SeedMode.BATCH, s.seedModeValue());
+        assertEquals(RenderDefaults.SEED_MODE, SeedMode.BATCH.wireName());
         assertNull(s.scheduler());
         assertNull(s.seed());
     }
