@@ -590,8 +590,8 @@ public final class JobWorker implements AutoCloseable {
             this.rendered.incrementAndGet();
             observer.rendered(job, timings);
             // One line per job, in key=value form a log search can take apart.
-            LOG.info("rendered batch={} image={} worker={} attempt={} denoiseMs={} decodeMs={} uploadMs={} totalMs={}",
-                    job.batchId(), job.index(), settings.workerId(), job.attempt(), timings.denoiseMs(),
+            LOG.info("rendered batch={} image={} worker={} attempt={} encodeMs={} denoiseMs={} decodeMs={} uploadMs={} totalMs={}",
+                    job.batchId(), job.index(), settings.workerId(), job.attempt(), timings.encodeMs(), timings.denoiseMs(),
                     timings.decodeMs(), timings.uploadMs(), timings.totalMs());
         }
     }

@@ -15,7 +15,7 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * The worker's metrics (Prometheus names): {@code latentfarm_images_rendered_total},
- * {@code latentfarm_images_failed_total}, {@code latentfarm_render_seconds{phase=denoise|decode|upload}},
+ * {@code latentfarm_images_failed_total}, {@code latentfarm_render_seconds{phase=encode|denoise|decode|upload}},
  * {@code latentfarm_unet_step_seconds}, {@code latentfarm_model_load_seconds} and, on a GPU,
  * {@code latentfarm_device_memory_used_bytes}.
  */
@@ -25,6 +25,7 @@ public final class WorkerMetrics implements JobObserver {
 
     private final Counter rendered;
     private final Counter failed;
+    private final Timer encode;
     private final Timer denoise;
     private final Timer decode;
     private final Timer upload;
@@ -35,6 +36,7 @@ public final class WorkerMetrics implements JobObserver {
                 .register(registry);
         failed = Counter.builder("latentfarm.images.failed").description("Jobs whose rendering failed")
                 .register(registry);
+        encode = phase(registry, "encode");
         denoise = phase(registry, "denoise");
         decode = phase(registry, "decode");
         upload = phase(registry, "upload");
@@ -73,6 +75,7 @@ public final class WorkerMetrics implements JobObserver {
     @Override
     public void rendered(RenderJob job, RenderResult.Timings timings) {
         rendered.increment();
+        encode.record(timings.encodeMs(), TimeUnit.MILLISECONDS);
         denoise.record(timings.denoiseMs(), TimeUnit.MILLISECONDS);
         decode.record(timings.decodeMs(), TimeUnit.MILLISECONDS);
         upload.record(timings.uploadMs(), TimeUnit.MILLISECONDS);
