@@ -46,11 +46,6 @@ public record ImageSpec(String prompt, String negativePrompt, int steps, double 
                 && height == other.height && Objects.equals(scheduler, other.scheduler);
     }
 
-    /** Whether both draw their noise from the same generator draw (same seed and batch size). */
-    public boolean sameDraw(ImageSpec other) {
-        return seed == other.seed && batchSize == other.batchSize && width == other.width && height == other.height;
-    }
-
     /** This image with another label. */
     public ImageSpec withId(String newId) {
         return new ImageSpec(prompt, negativePrompt, steps, guidance, width, height, scheduler, seed, batchSize,

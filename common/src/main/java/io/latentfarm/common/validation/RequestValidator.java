@@ -19,9 +19,11 @@ import java.util.Objects;
 import java.util.stream.Collectors;
 
 /**
- * Checks a {@link RenderRequest} against {@link Limits} and reports every violation at once, each
- * naming the field and the limit ({@code "width: 500 is not a multiple of 8"}), so a user fixes
- * a request in one go. An empty list means the request is valid.
+ * The one validator of render options: checks a {@link RenderRequest}, a {@link RenderSpec} (what
+ * {@code generate} renders), an {@link ImageSpec} or a job, and each line of a prompt file, against
+ * {@link Limits}, and reports every violation at once, each naming the field and the limit
+ * ({@code "width: 500 is not a multiple of 8"}), so a user fixes a request in one go. An empty list
+ * means valid.
  */
 public final class RequestValidator {
     private final Limits limits;
