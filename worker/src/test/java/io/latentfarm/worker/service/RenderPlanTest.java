@@ -33,10 +33,11 @@ class RenderPlanTest {
     void otherBatchesAndIncompatibleJobsGetTheirOwnCalls() {
         RenderRequest a = RenderRequest.builder().batchId("a").prompt("x").count(2).steps(3).size(64, 64).seed(1L).build();
         RenderRequest b = a.toBuilder().batchId("b").build();
-        RenderRequest p = a.toBuilder().batchId("p").seedMode(SeedMode.PER_IMAGE).build();
-        RenderRequest q = a.toBuilder().batchId("p").steps(4).build();
+        RenderRequest p = a.toBuilder().batchId("p").count(3).seedMode(SeedMode.PER_IMAGE).build();
+        // image 2 of the same batch with other steps (as a prompt file's line can have)
+        RenderRequest q = p.toBuilder().steps(4).build();
         List<List<RenderJob>> calls = JobWorker.plan(List.of(job(a, 0), job(b, 0), job(p, 0), job(p, 1), job(a, 1),
-                job(q, 0)));
+                job(q, 2)));
         assertEquals(4, calls.size());
         assertEquals(List.of(0, 1), calls.get(0).stream().map(RenderJob::index).toList());
         List<RenderJob> perImage = calls.get(2);
