@@ -218,6 +218,51 @@ public final class PromptFile {
         };
     }
 
+    /**
+     * The file's lines in order, each with its line number and its overrides, as read (not checked
+     * against limits: {@link #validate} does that). A line that cannot be read (not JSON, a field of
+     * the wrong type, a bad CSV header) throws {@link IllegalArgumentException} with its
+     * {@code line N: field: message}. Close the iterator to close the stream.
+     */
+    public static CloseableIterator<PromptLine> lines(InputStream in, Format format) {
+        Records records;
+        try {
+            records = new Records(in, format, 0, 1, Long.MAX_VALUE);
+        } catch (LineException e) {
+            throw new IllegalArgumentException(e.getMessage());
+        }
+        return new CloseableIterator<>() {
+            Record next;
+
+            @Override
+            public boolean hasNext() {
+                try {
+                    if (next == null) next = records.next();
+                } catch (LineException e) {
+                    throw new IllegalArgumentException(e.getMessage());
+                }
+                return next != null;
+            }
+
+            @Override
+            public PromptLine next() {
+                if (!hasNext()) throw new NoSuchElementException();
+                Record record = next;
+                next = null;
+                try {
+                    return record.parse();
+                } catch (LineException e) {
+                    throw new IllegalArgumentException(e.getMessage());
+                }
+            }
+
+            @Override
+            public void close() {
+                records.close();
+            }
+        };
+    }
+
     /** An iterator over a stream that must be closed. */
     public interface CloseableIterator<T> extends Iterator<T>, AutoCloseable {
         @Override

@@ -74,6 +74,21 @@ class PromptFileTest {
     }
 
     @Test
+    void linesComeWithTheirNumbersAndOverrides() {
+        List<PromptLine> lines = new ArrayList<>();
+        try (var it = PromptFile.lines(in(JSONL), PromptFile.Format.JSONL)) {
+            it.forEachRemaining(lines::add);
+        }
+        assertEquals(new PromptLine(1, "a red fox", null, 7L, 20, null, null, null, null, 3, null), lines.get(0));
+        assertEquals(4, lines.get(2).lineNumber());
+        assertEquals(3, lines.size());
+        try (var it = PromptFile.lines(in("{\"prompt\": 5}\n"), PromptFile.Format.JSONL)) {
+            assertEquals("line 1: prompt: 5 is not a string",
+                    assertThrows(IllegalArgumentException.class, it::next).getMessage());
+        }
+    }
+
+    @Test
     void plainTextIsOnePromptPerLine() {
         List<PromptFile.Image> images = all("a fox\r\n\nan owl\n", PromptFile.Format.TEXT, base, PromptFile.Cursor.START);
         assertEquals(List.of("a fox", "an owl"), images.stream().map(i -> i.spec().prompt()).toList());
