@@ -230,7 +230,7 @@ class BadInputCorpusTest {
         request("guidance-1e400", "r-guid-inf", body("r-guid-inf", "\"guidance\":1e400"), rej, "guidance",
                 "Infinity is outside");
         request("count-zero", "r-count-0", body("r-count-0", "").replace("\"count\":1", "\"count\":0"), rej, "count",
-                "0 is outside 1..64");
+                "0 is outside 1..1000000");
         request("count-1000001", "r-count-big", body("r-count-big", "").replace("\"count\":1", "\"count\":1000001"),
                 rej, "count", "1000001 is outside 1..1000000");
         request("grid-huge", "r-grid-big", body("r-grid-big", "\"rows\":100,\"cols\":100").replace("\"count\":1,", ""),
