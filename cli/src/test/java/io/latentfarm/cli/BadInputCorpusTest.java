@@ -226,9 +226,9 @@ class BadInputCorpusTest {
         request("guidance-1e400", "r-guid-inf", body("r-guid-inf", "\"guidance\":1e400"), rej, "guidance",
                 "Infinity is outside");
         request("count-zero", "r-count-0", body("r-count-0", "").replace("\"count\":1", "\"count\":0"), rej, "count",
-                "0 is outside 1..64");
-        request("count-65", "r-count-65", body("r-count-65", "").replace("\"count\":1", "\"count\":65"), rej, "count",
-                "65 is outside 1..64");
+                "0 is outside 1..1000000");
+        request("count-1000001", "r-count-big", body("r-count-big", "").replace("\"count\":1", "\"count\":1000001"),
+                rej, "count", "1000001 is outside 1..1000000");
         request("grid-huge", "r-grid-big", body("r-grid-big", "\"rows\":100,\"cols\":100").replace("\"count\":1,", ""),
                 rej, "rows", "100 is outside 1..64");
         request("rows-alone", "r-rows", body("r-rows", "\"rows\":2").replace("\"count\":1,", ""), rej, "cols",
@@ -253,9 +253,9 @@ class BadInputCorpusTest {
                 + "\",\"count\":1,\"steps\":1,\"width\":64,\"height\":64}", rej, "prompt", "2001 characters is more than 2000");
         request("negative-prompt-5000", "r-neg-long", body("r-neg-long", "\"negativePrompt\":\"" + repeat("n", 5000) + "\""),
                 rej, "negativePrompt", "5000 characters is more than 2000");
-        request("prompts-100", "r-prompts-100", "{\"batchId\":\"r-prompts-100\",\"prompts\":["
-                + String.join(",", java.util.Collections.nCopies(100, "\"p\"")) + "],\"steps\":1}", rej, "prompts",
-                "100 images is more than 64");
+        request("prompts-100-count-150", "r-prompts-100", "{\"batchId\":\"r-prompts-100\",\"prompts\":["
+                + String.join(",", java.util.Collections.nCopies(100, "\"p\"")) + "],\"count\":150,\"steps\":1}", rej,
+                "prompts", "100 prompts do not divide 150 images evenly");
         request("prompts-null-entry", "r-prompts-null", "{\"batchId\":\"r-prompts-null\",\"prompts\":[null,\"a\"],\"steps\":1}",
                 rej, "prompts[0]", "required");
         request("prompts-empty", "r-prompts-empty", "{\"batchId\":\"r-prompts-empty\",\"prompts\":[]}", rej, "prompt",
@@ -396,8 +396,8 @@ class BadInputCorpusTest {
         job("job-slice-out-of-range", "j-ghost/0000", json(with(with(good, "sliceIndex", 3), "batchSize", 2)),
                 Outcome.DEAD_LETTERED, "sliceIndex 3 is outside 0..1");
         job("job-prompt-missing", "j-ghost/0000", json(with(good, "prompt", null)), Outcome.DEAD_LETTERED, "prompt");
-        job("job-total-100", "j-ghost/0000", json(with(good, "total", 100)), Outcome.DEAD_LETTERED,
-                "total: 100 is outside 1..64");
+        job("job-total-2000000", "j-ghost/0000", json(with(good, "total", 2_000_000)), Outcome.DEAD_LETTERED,
+                "total: 2000000 is outside 1..1000000");
         job("job-seed-negative", "j-ghost/0000", json(with(good, "seed", -1)), Outcome.DEAD_LETTERED,
                 "seed: -1 is outside");
         job("job-model-blank", "j-ghost/0000", json(with(good, "model", " ")), Outcome.DEAD_LETTERED,

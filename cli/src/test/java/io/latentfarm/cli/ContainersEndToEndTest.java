@@ -11,7 +11,8 @@ import io.latentfarm.client.storage.ObjectStoreConfig;
 import io.latentfarm.client.BatchClient;
 import io.latentfarm.embedded.LocalImageServices;
 import io.latentfarm.coordinator.Coordinator;
-import io.latentfarm.model.pipeline.GenerationRequest;
+import io.latentfarm.coordinator.CoordinatorSettings;
+import io.latentfarm.common.spec.RenderSpec;
 import io.latentfarm.model.pipeline.PipelineOptions;
 import io.latentfarm.model.pipeline.ProgressListener;
 import io.latentfarm.model.pipeline.RenderedImage;
@@ -72,8 +73,8 @@ class ContainersEndToEndTest {
                     done = events.awaitFinal(Duration.ofSeconds(180), e -> { }).orElseThrow();
                 }
                 assertEquals(BatchEvent.Type.COMPLETED, done.type());
-                List<RenderedImage> expected = renderer.render(new GenerationRequest(List.of("a red fox"),
-                        "", 4, 2, 7.5, 9L, 64, 64, "pndm"), new int[]{0, 1, 2, 3}, ProgressListener.NONE);
+                List<RenderedImage> expected = renderer.render(RenderSpec.builder().prompt("a red fox")
+                        .count(4).steps(2).seed(9L).size(64, 64).scheduler("pndm").build().images(), ProgressListener.NONE);
                 List<RgbImage> images = new ArrayList<>();
                 for (int i = 0; i < 4; i++) {
                     RgbImage actual = Png.decode(store.get(done.imageKeys().get(i)));

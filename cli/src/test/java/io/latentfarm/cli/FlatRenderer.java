@@ -1,6 +1,6 @@
 package io.latentfarm.cli;
 
-import io.latentfarm.model.pipeline.GenerationRequest;
+import io.latentfarm.common.spec.ImageSpec;
 import io.latentfarm.model.pipeline.ProgressListener;
 import io.latentfarm.model.pipeline.RenderedImage;
 import io.latentfarm.worker.service.ImageRenderer;
@@ -27,25 +27,26 @@ final class FlatRenderer implements ImageRenderer {
     }
 
     @Override
-    public List<RenderedImage> render(GenerationRequest request, int[] indices, ProgressListener listener) {
+    public List<RenderedImage> render(List<ImageSpec> images, ProgressListener listener) {
         List<RenderedImage> out = new ArrayList<>();
-        for (int index : indices) {
+        for (int index = 0; index < images.size(); index++) {
+            ImageSpec image = images.get(index);
             if (stepMillis == 0) {
-                listener.onStep(request.steps(), request.steps());
+                listener.onStep(image.steps(), image.steps());
             } else {
-                for (int step = 1; step <= request.steps(); step++) {
+                for (int step = 1; step <= image.steps(); step++) {
                     try {
                         Thread.sleep(stepMillis);
                     } catch (InterruptedException e) {
                         Thread.currentThread().interrupt();
                         throw new IllegalStateException("interrupted", e);
                     }
-                    listener.onStep(step, request.steps());
+                    listener.onStep(step, image.steps());
                 }
             }
-            byte[] rgb = new byte[request.width() * request.height() * 3];
-            Arrays.fill(rgb, (byte) (index * 40));
-            out.add(new RenderedImage(index, request.width(), request.height(), rgb));
+            byte[] rgb = new byte[image.width() * image.height() * 3];
+            Arrays.fill(rgb, (byte) (image.sliceIndex() * 40));
+            out.add(new RenderedImage(index, image.width(), image.height(), rgb));
         }
         return out;
     }

@@ -134,15 +134,15 @@ class GenerateCommandTest {
     @Test
     void badInputGetsAClearError(@TempDir Path tmp) {
         String model = tinyModel().toString();
-        assertError("width: 60 is not a positive multiple of 8",
+        assertError("width: 60 is not a multiple of 8",
                 run("generate", "--model", model, "--prompt", "x", "--width", "60", "--out", tmp.toString()));
-        assertError("steps: 0 is below 1",
+        assertError("steps: 0 is outside 1..1000",
                 run("generate", "--model", model, "--prompt", "x", "--steps", "0", "--out", tmp.toString()));
-        assertError("--scheduler: 'PNDM' is not one of " + String.join(", ", SchedulerRegistry.names()),
+        assertError("scheduler: \"PNDM\" is not one of " + String.join(", ", SchedulerRegistry.names()),
                 run("generate", "--model", model, "--prompt", "x", "--scheduler", "PNDM", "--out", tmp.toString()));
         assertError("--model: " + tmp.resolve("absent") + " is not a folder",
                 run("generate", "--model", tmp.resolve("absent").toString(), "--prompt", "x", "--out", tmp.toString()));
-        assertError("--rows x --cols is 4 but the call draws 1 images",
+        assertError("count: 1 does not match rows x cols = 2 x 2 = 4",
                 run("generate", "--model", model, "--prompt", "x", "--rows", "2", "--cols", "2", "--out", tmp.toString()));
         assertError("--dtype: 'int8' is not one of auto, auto-bf16, fp32, fp16, bf16",
                 run("generate", "--model", model, "--prompt", "x", "--dtype", "int8", "--out", tmp.toString()));

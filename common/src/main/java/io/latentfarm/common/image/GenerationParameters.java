@@ -1,8 +1,7 @@
 package io.latentfarm.common.image;
 
 import io.latentfarm.common.SchedulerRegistry;
-import io.latentfarm.common.message.RenderJob;
-import io.latentfarm.common.message.SeedMode;
+import io.latentfarm.common.spec.ImageSpec;
 
 import java.math.BigDecimal;
 import java.util.Objects;
@@ -49,14 +48,14 @@ public record GenerationParameters(String prompt, String negativePrompt, int ste
     }
 
     /**
-     * The parameters of a job's image as a worker rendered it: with {@code sampler} (the job's, or
-     * the model's own when the job names none) and {@code model} (used when the job names none).
+     * The one way an image's parameters are built: from its {@link ImageSpec} as rendered, with
+     * {@code sampler} (the short name of the scheduler that ran: the spec's, or the model's own when it
+     * names none) and {@code model} (its label).
      */
-    public static GenerationParameters of(RenderJob job, String sampler, String model) {
-        boolean batch = job.seedMode() == SeedMode.BATCH;
-        return new GenerationParameters(job.prompt(), job.negativePrompt(), job.steps(), sampler,
-                job.guidance(), job.generatorSeed(), job.width(), job.height(), job.model() != null ? job.model() : model,
-                batch ? job.batchSize() : 1, batch ? job.sliceIndex() : 0);
+    public static GenerationParameters of(ImageSpec image, String sampler, String model) {
+        return new GenerationParameters(image.prompt(), image.negativePrompt(), image.steps(), sampler,
+                image.guidance(), image.seed(), image.width(), image.height(), model, image.batchSize(),
+                image.sliceIndex());
     }
 
     /** The A1111 text. */

@@ -1,51 +1,44 @@
 package io.latentfarm.common.message;
 
+import com.fasterxml.jackson.annotation.JsonCreator;
+import com.fasterxml.jackson.annotation.JsonProperty;
 import com.fasterxml.jackson.annotation.JsonPropertyOrder;
+import com.fasterxml.jackson.annotation.JsonUnwrapped;
 import io.latentfarm.common.BatchIds;
 import io.latentfarm.common.Excerpt;
+import io.latentfarm.common.spec.ImageSpec;
 
 import java.util.Objects;
 
 /**
  * One image to render: what the coordinator puts on the jobs topic, keyed by {@link #jobId}.
+ * Everything a worker needs to reproduce the image alone is its {@link ImageSpec} (prompt,
+ * parameters and noise: generator seed, batch size of that draw, slice), whose fields sit at the top
+ * level of the JSON.
  *
- * <p>Everything a worker needs to reproduce the image alone. The initial noise: seed a CPU
- * generator with {@link #generatorSeed()}, draw {@code randn(batchSize, 4, height/8, width/8)} in
- * fp32 and take slice {@link #sliceIndex}. In {@link SeedMode#BATCH} that is slice {@code index} of
- * the whole batch's draw (diffusers with one generator); in {@link SeedMode#PER_IMAGE} it is a
- * batch of one seeded with {@code seed + index}.
+ * <p>On the wire {@code seed} is the generator's seed and {@code seedMode} is always written as
+ * {@code "batch"}, so workers that predate image specs read the same noise. Older jobs with
+ * {@code "seedMode":"per-image"} carried the batch seed S and meant {@code S + index}; they still
+ * decode to that.
  *
  * @param jobId     {@code batchId + "/" + index} with the index in 4 digits ({@link #jobId(String, int)})
  * @param index     0-based image index in the batch (diffusers' order)
  * @param total     images in the batch
- * @param seed      the batch seed S, as recorded in the request
- * @param batchSize how many images the one generator draws noise for
- * @param sliceIndex which of those draws is this image's
- * @param scheduler the sampler's short name; null: the worker's model's own scheduler
+ * @param image     the image, fully resolved
+ * @param model     the model asked for; null: whatever the worker serves
  * @param attempt   1 for the first try; the coordinator re-issues with a higher number
  * @param objectKey where the PNG goes in the bucket
  */
-@JsonPropertyOrder({"schemaVersion", "jobId", "batchId", "index", "total", "prompt", "negativePrompt",
-        "steps", "guidance", "width", "height", "scheduler", "model", "seed", "seedMode", "batchSize",
-        "sliceIndex", "attempt", "objectKey"})
+@JsonPropertyOrder({"schemaVersion", "jobId", "batchId", "index", "total", "model", "seedMode", "attempt",
+        "objectKey"})
 public record RenderJob(
         int schemaVersion,
         String jobId,
         String batchId,
         int index,
         int total,
-        String prompt,
-        String negativePrompt,
-        int steps,
-        double guidance,
-        int width,
-        int height,
-        String scheduler,
+        @JsonUnwrapped ImageSpec image,
         String model,
-        long seed,
-        SeedMode seedMode,
-        int batchSize,
-        int sliceIndex,
         int attempt,
         String objectKey) implements Message {
 
@@ -62,36 +55,63 @@ public record RenderJob(
         } else if (!jobId.equals(expectedId)) {
             throw new IllegalArgumentException("jobId " + Excerpt.quote(jobId) + " should be \"" + expectedId + "\"");
         }
-        Objects.requireNonNull(prompt, "prompt");
-        negativePrompt = negativePrompt == null ? "" : negativePrompt;
-        Objects.requireNonNull(seedMode, "seedMode");
+        Objects.requireNonNull(image, "image");
         Objects.requireNonNull(objectKey, "objectKey");
-        if (steps < 1 || width < 8 || height < 8) {
+        if (image.steps() < 1 || image.width() < 8 || image.height() < 8) {
             throw new IllegalArgumentException("steps, width and height must be positive");
-        }
-        if (batchSize < 1 || sliceIndex < 0 || sliceIndex >= batchSize) {
-            throw new IllegalArgumentException("sliceIndex " + sliceIndex + " is outside 0.." + (batchSize - 1));
         }
         if (attempt < 1) {
             throw new IllegalArgumentException("attempt " + attempt + " must be at least 1");
         }
     }
 
+    @JsonCreator
+    static RenderJob fromJson(
+            @JsonProperty("schemaVersion") int schemaVersion,
+            @JsonProperty("jobId") String jobId,
+            @JsonProperty("batchId") String batchId,
+            @JsonProperty("index") int index,
+            @JsonProperty("total") int total,
+            @JsonProperty("prompt") String prompt,
+            @JsonProperty("negativePrompt") String negativePrompt,
+            @JsonProperty("steps") int steps,
+            @JsonProperty("guidance") double guidance,
+            @JsonProperty("width") int width,
+            @JsonProperty("height") int height,
+            @JsonProperty("scheduler") String scheduler,
+            @JsonProperty("model") String model,
+            @JsonProperty("seed") long seed,
+            @JsonProperty("seedMode") SeedMode seedMode,
+            @JsonProperty("batchSize") int batchSize,
+            @JsonProperty("sliceIndex") int sliceIndex,
+            @JsonProperty("id") String id,
+            @JsonProperty("attempt") int attempt,
+            @JsonProperty("objectKey") String objectKey) {
+        Objects.requireNonNull(prompt, "prompt");
+        Objects.requireNonNull(seedMode, "seedMode");
+        long generatorSeed = seedMode == SeedMode.PER_IMAGE ? seed + index : seed;
+        return new RenderJob(schemaVersion, jobId, batchId, index, total,
+                new ImageSpec(prompt, negativePrompt, steps, guidance, width, height, scheduler, generatorSeed,
+                        batchSize, sliceIndex, id),
+                model, attempt, objectKey);
+    }
+
     /**
-     * The job for image {@code index} of a request whose {@code batchId} and {@code seed} the
+     * The job for image {@code index} of an inline request whose {@code batchId} and {@code seed} the
      * coordinator has filled in, first attempt.
      */
     public static RenderJob forImage(RenderRequest request, int index, String objectKey) {
         if (request.batchId() == null || request.seed() == null) {
             throw new IllegalArgumentException("the request needs its batchId and seed before fan-out");
         }
-        int total = request.imageCount();
-        SeedMode mode = request.seedModeValue();
-        boolean batch = mode == SeedMode.BATCH;
-        return new RenderJob(SCHEMA_VERSION, jobId(request.batchId(), index), request.batchId(), index, total,
-                request.promptFor(index), request.negativePrompt(), request.steps(), request.guidance(),
-                request.width(), request.height(), request.scheduler(), request.model(), request.seed(), mode,
-                batch ? total : 1, batch ? index : 0, 1, objectKey);
+        return forImage(request.batchId(), index, request.imageCount(), request.image(index), request.model(),
+                objectKey);
+    }
+
+    /** The first attempt at image {@code index} of {@code total}, e.g. one line's image of a prompt file. */
+    public static RenderJob forImage(String batchId, int index, int total, ImageSpec image, String model,
+                                     String objectKey) {
+        return new RenderJob(SCHEMA_VERSION, jobId(batchId, index), batchId, index, total, image, model, 1, objectKey);
     }
 
     /** {@code batchId/0007}: unique per image, and sorts in image order. */
@@ -99,24 +119,38 @@ public record RenderJob(
         return batchId + "/" + String.format("%04d", index);
     }
 
-    /** The seed of the generator that draws this image's noise (S, or S + index per image). */
+    /** Always "batch" on the wire: {@code seed} is the generator's seed (see the class comment). */
+    @JsonProperty("seedMode")
+    String wireSeedMode() {
+        return SeedMode.BATCH.wireName();
+    }
+
+    // Shortcuts to the image spec.
+    public String prompt() { return image.prompt(); }
+    public String negativePrompt() { return image.negativePrompt(); }
+    public int steps() { return image.steps(); }
+    public double guidance() { return image.guidance(); }
+    public int width() { return image.width(); }
+    public int height() { return image.height(); }
+    public String scheduler() { return image.scheduler(); }
+    public int batchSize() { return image.batchSize(); }
+    public int sliceIndex() { return image.sliceIndex(); }
+
+    /** The seed of the generator that draws this image's noise. */
     public long generatorSeed() {
-        return seedMode == SeedMode.BATCH ? seed : seed + index;
+        return image.seed();
     }
 
     /** The same job, tried again. */
     public RenderJob withAttempt(int newAttempt) {
-        return new RenderJob(schemaVersion, jobId, batchId, index, total, prompt, negativePrompt, steps, guidance,
-                width, height, scheduler, model, seed, seedMode, batchSize, sliceIndex, newAttempt, objectKey);
+        return new RenderJob(schemaVersion, jobId, batchId, index, total, image, model, newAttempt, objectKey);
     }
 
     /**
-     * Whether two jobs can share one denoising batch on a worker: same model, size, steps,
-     * scheduler and guidance (prompts and noise may differ).
+     * Whether two jobs can share one denoising call on a worker: same model, and compatible images
+     * (size, steps, scheduler and guidance; prompts and noise may differ).
      */
     public boolean compatibleWith(RenderJob other) {
-        return Objects.equals(model, other.model) && width == other.width && height == other.height
-                && steps == other.steps && Objects.equals(scheduler, other.scheduler)
-                && Double.compare(guidance, other.guidance) == 0;
+        return Objects.equals(model, other.model) && image.compatibleWith(other.image);
     }
 }

@@ -17,8 +17,6 @@ public enum SeedMode {
     /** Image i gets its own generator seeded with S + i and draws {@code randn(1, 4, h/8, w/8)}. */
     PER_IMAGE("per-image");
 
-    public static final SeedMode DEFAULT = BATCH;
-
     private final String wireName;
 
     SeedMode(String wireName) {

@@ -7,6 +7,10 @@ import io.latentfarm.common.message.Message;
 import io.latentfarm.common.message.RenderJob;
 import io.latentfarm.common.message.RenderRequest;
 import io.latentfarm.common.message.SeedMode;
+import io.latentfarm.common.spec.ImageSpec;
+import io.latentfarm.common.spec.PromptFile;
+import io.latentfarm.common.spec.PromptLine;
+import io.latentfarm.common.spec.RenderSpec;
 
 import java.math.BigDecimal;
 import java.util.ArrayList;
@@ -15,9 +19,11 @@ import java.util.Objects;
 import java.util.stream.Collectors;
 
 /**
- * Checks a {@link RenderRequest} against {@link Limits} and reports every violation at once, each
- * naming the field and the limit ({@code "width: 500 is not a multiple of 8"}), so a user fixes
- * a request in one go. An empty list means the request is valid.
+ * The one validator of render options: checks a {@link RenderRequest}, a {@link RenderSpec} (what
+ * {@code generate} renders), an {@link ImageSpec} or a job, and each line of a prompt file, against
+ * {@link Limits}, and reports every violation at once, each naming the field and the limit
+ * ({@code "width: 500 is not a multiple of 8"}), so a user fixes a request in one go. An empty list
+ * means valid.
  */
 public final class RequestValidator {
     private final Limits limits;
@@ -40,10 +46,94 @@ public final class RequestValidator {
         if (r.batchId() != null && !BatchIds.isValid(r.batchId())) {
             out.add(new Violation("batchId", Excerpt.quote(r.batchId()) + " must be 1 to 64 of A-Z a-z 0-9 _ -"));
         }
-        checkPrompts(r, out);
+        if (r.hasPromptFile()) {
+            checkPromptsUri(r, out);
+        }
+        checkSpec(r.spec(), r.hasPromptFile(), out);
+        checkModel(r.model(), out);
+        return List.copyOf(out);
+    }
+
+    /** A spec alone, as {@code generate} renders it: every field of {@link #validate(RenderRequest)} but who asks. */
+    public List<Violation> validate(RenderSpec spec) {
+        List<Violation> out = new ArrayList<>();
+        checkSpec(spec, false, out);
+        return List.copyOf(out);
+    }
+
+    /**
+     * One resolved image, for callers that build image specs themselves (a prompt file's lines, jobs):
+     * prompt, negative prompt, what the denoising call takes, and the noise.
+     */
+    public List<Violation> validate(ImageSpec image) {
+        List<Violation> out = new ArrayList<>();
+        checkImage(image, out);
+        return List.copyOf(out);
+    }
+
+    /**
+     * One prompt-file line with its own overrides on top of the request's spec ({@code base}): each
+     * field it sets, named as in the line ({@code steps: 0 is outside 1..150}).
+     */
+    public List<Violation> validate(PromptLine line, RenderSpec base) {
+        List<Violation> out = new ArrayList<>();
+        if (line.prompt() == null) {
+            out.add(new Violation("prompt", "required"));
+        } else {
+            checkText("prompt", line.prompt(), out);
+        }
+        if (line.negativePrompt() != null) {
+            checkText("negativePrompt", line.negativePrompt(), out);
+        }
+        RenderSpec resolved = line.applyTo(base);
+        checkRendering(resolved.steps(), resolved.guidance(), resolved.width(), resolved.height(),
+                resolved.scheduler(), out);
+        if (line.count() != null) {
+            checkRange("count", line.count(), 1, limits.maxImages(), out);
+        }
+        if (line.seed() != null && line.seed() < 0) {
+            out.add(new Violation("seed", line.seed() + " is outside 0.." + Long.MAX_VALUE));
+        }
+        if (line.id() != null && !BatchIds.isValid(line.id())) {
+            out.add(new Violation("id", Excerpt.quote(line.id()) + " must be 1 to 64 of A-Z a-z 0-9 _ -"));
+        }
+        return List.copyOf(out);
+    }
+
+    /**
+     * What only the whole prompt file tells: its image count N within {@code maxImages}, a grid
+     * ({@code rows x cols}) that holds exactly N, and per-image seeds that stay valid up to N - 1.
+     */
+    public List<Violation> validateTotal(RenderSpec base, long images) {
+        List<Violation> out = new ArrayList<>();
+        if (images < 1) {
+            out.add(new Violation("promptsUri", "the file has no prompts"));
+        } else if (images > limits.maxImages()) {
+            out.add(new Violation("promptsUri", "more than " + limits.maxImages() + " images"));
+        } else if (base.hasGrid() && (long) base.rows() * base.cols() != images) {
+            out.add(new Violation("rows", "rows x cols = " + base.rows() + " x " + base.cols() + " = "
+                    + (long) base.rows() * base.cols() + " does not match the file's " + images + " images"));
+        }
+        if (base.seed() != null && SeedMode.parse(base.seedMode()).orElse(null) == SeedMode.PER_IMAGE) {
+            checkSeed(base.seed(), images, out);
+        }
+        return List.copyOf(out);
+    }
+
+    private void checkSpec(RenderSpec r, boolean promptFile, List<Violation> out) {
+        if (promptFile) {
+            if (!r.prompts().isEmpty()) {
+                out.add(new Violation("promptsUri", "give prompts or promptsUri, not both"));
+            }
+            if (r.count() != null) {
+                out.add(new Violation("count", "comes from the prompt file (each line's count, 1 by default)"));
+            }
+        } else {
+            checkPrompts(r, out);
+        }
         checkText("negativePrompt", r.negativePrompt(), out);
-        boolean countsValid = checkCounts(r, out);
-        if (countsValid && !r.prompts().isEmpty() && r.imageCount() % r.prompts().size() != 0) {
+        boolean countsValid = checkCounts(r, promptFile, out);
+        if (!promptFile && countsValid && !r.prompts().isEmpty() && r.imageCount() % r.prompts().size() != 0) {
             out.add(new Violation("prompts", r.prompts().size() + " prompts do not divide " + r.imageCount()
                     + " images evenly (each prompt gets the same number of images)"));
         }
@@ -54,9 +144,10 @@ public final class RequestValidator {
                     + java.util.Arrays.stream(SeedMode.values()).map(SeedMode::wireName)
                     .collect(Collectors.joining(", "))));
         }
-        checkSeed(r, seedMode.orElse(null), countsValid, out);
-        checkModel(r.model(), out);
-        return List.copyOf(out);
+        if (r.seed() != null) {
+            checkSeed(r.seed(), seedMode.orElse(null) == SeedMode.PER_IMAGE && countsValid && !promptFile
+                    ? r.imageCount() : 1, out);
+        }
     }
 
     /**
@@ -67,16 +158,32 @@ public final class RequestValidator {
     public List<Violation> validate(RenderJob job) {
         List<Violation> out = new ArrayList<>();
         checkSchemaVersion(job.schemaVersion(), out);
-        checkText("prompt", job.prompt(), out);
-        checkText("negativePrompt", job.negativePrompt(), out);
         checkRange("total", job.total(), 1, limits.maxImages(), out);
-        checkRange("batchSize", job.batchSize(), 1, limits.maxImages(), out);
-        checkRendering(job.steps(), job.guidance(), job.width(), job.height(), job.scheduler(), out);
-        if (job.seed() < 0) {
-            out.add(new Violation("seed", job.seed() + " is outside 0.." + Long.MAX_VALUE));
-        }
+        checkImage(job.image(), out);
         checkModel(job.model(), out);
         return List.copyOf(out);
+    }
+
+    private void checkImage(ImageSpec image, List<Violation> out) {
+        checkText("prompt", image.prompt(), out);
+        checkText("negativePrompt", image.negativePrompt(), out);
+        checkRange("batchSize", image.batchSize(), 1, limits.maxImages(), out);
+        checkRendering(image.steps(), image.guidance(), image.width(), image.height(), image.scheduler(), out);
+        if (image.seed() < 0) {
+            out.add(new Violation("seed", image.seed() + " is outside 0.." + Long.MAX_VALUE));
+        }
+        if (image.id() != null && !BatchIds.isValid(image.id())) {
+            out.add(new Violation("id", Excerpt.quote(image.id()) + " must be 1 to 64 of A-Z a-z 0-9 _ -"));
+        }
+    }
+
+    /** {@code s3://bucket/key} with a key whose extension names a prompt-file format. */
+    private static void checkPromptsUri(RenderRequest r, List<Violation> out) {
+        try {
+            PromptFile.Location.parse(r.promptsUri());
+        } catch (IllegalArgumentException e) {
+            out.add(new Violation("promptsUri", e.getMessage()));
+        }
     }
 
     private static void checkSchemaVersion(int version, List<Violation> out) {
@@ -109,7 +216,7 @@ public final class RequestValidator {
         }
     }
 
-    private void checkPrompts(RenderRequest r, List<Violation> out) {
+    private void checkPrompts(RenderSpec r, List<Violation> out) {
         List<String> prompts = r.prompts();
         if (prompts.isEmpty()) {
             out.add(new Violation("prompt", "required"));
@@ -149,52 +256,58 @@ public final class RequestValidator {
         return -1;
     }
 
-    /** rows/cols/count each in range and consistent; false if N is not usable for further checks. */
-    private boolean checkCounts(RenderRequest r, List<Violation> out) {
+    /**
+     * rows/cols/count each in range and consistent; false if N is not usable for further checks. A
+     * grid ({@code rows x cols}) holds at most {@code maxGridImages}; a prompt file brings its own N.
+     */
+    private boolean checkCounts(RenderSpec r, boolean promptFile, List<Violation> out) {
         int before = out.size();
         int max = limits.maxImages();
+        int maxGrid = limits.maxGridImages();
         if ((r.rows() == null) != (r.cols() == null)) {
             String missing = r.rows() == null ? "rows" : "cols";
             out.add(new Violation(missing, "required with " + (r.rows() == null ? "cols" : "rows")));
         }
         if (r.rows() != null) {
-            checkRange("rows", r.rows(), 1, max, out);
+            checkRange("rows", r.rows(), 1, maxGrid, out);
         }
         if (r.cols() != null) {
-            checkRange("cols", r.cols(), 1, max, out);
+            checkRange("cols", r.cols(), 1, maxGrid, out);
         }
-        if (r.count() != null) {
+        if (r.count() != null && !promptFile) {
             checkRange("count", r.count(), 1, max, out);
         }
         if (out.size() > before) {
             return false;
         }
-        boolean grid = r.rows() != null;
+        boolean grid = r.hasGrid();
+        if (grid && (long) r.rows() * r.cols() > maxGrid) {
+            out.add(new Violation("rows", r.rows() + " x " + r.cols() + " = " + (long) r.rows() * r.cols()
+                    + " images is more than " + maxGrid));
+            return false;
+        }
+        if (promptFile) {
+            return true;
+        }
         if (grid && r.count() != null && r.count() != r.rows() * r.cols()) {
             out.add(new Violation("count", r.count() + " does not match rows x cols = "
                     + r.rows() + " x " + r.cols() + " = " + r.rows() * r.cols()));
             return false;
         }
         if (r.imageCount() > max) {
-            String field = r.count() != null ? "count" : grid ? "rows" : "prompts";
-            String what = grid && r.count() == null ? r.rows() + " x " + r.cols() + " = " + r.imageCount()
-                    : String.valueOf(r.imageCount());
-            out.add(new Violation(field, what + " images is more than " + max));
+            String field = r.count() != null ? "count" : "prompts";
+            out.add(new Violation(field, r.imageCount() + " images is more than " + max));
             return false;
         }
         return true;
     }
 
-    private void checkSeed(RenderRequest r, SeedMode mode, boolean countsValid, List<Violation> out) {
-        Long seed = r.seed();
-        if (seed == null) {
-            return;
-        }
+    /** A seed, and with per-image seeds the last image's {@code seed + images - 1}, stay valid seeds. */
+    private static void checkSeed(long seed, long images, List<Violation> out) {
         if (seed < 0) {
             out.add(new Violation("seed", seed + " is outside 0.." + Long.MAX_VALUE));
-        } else if (mode == SeedMode.PER_IMAGE && countsValid && seed > Long.MAX_VALUE - (r.imageCount() - 1)) {
-            // Image i uses seed + i, which must stay a valid seed too.
-            out.add(new Violation("seed", seed + " + " + (r.imageCount() - 1) + " (per-image seeds) exceeds "
+        } else if (images > 1 && seed > Long.MAX_VALUE - (images - 1)) {
+            out.add(new Violation("seed", seed + " + " + (images - 1) + " (per-image seeds) exceeds "
                     + Long.MAX_VALUE));
         }
     }

@@ -85,10 +85,10 @@ class PngTest {
         RenderRequest r = RenderRequest.builder().batchId("b").prompt("p").count(4).steps(15).seed(1024L)
                 .model("tiny").build();
         assertEquals("p\nSteps: 15, Sampler: PNDM, CFG scale: 7.5, Seed: 1024, Size: 512x512, Model: tiny,"
-                + " Batch size: 4, Batch pos: 2", GenerationParameters.of(RenderJob.forImage(r, 2, "k"), "pndm", null).toText());
+                + " Batch size: 4, Batch pos: 2", GenerationParameters.of(RenderJob.forImage(r, 2, "k").image(), "pndm", "tiny").toText());
         RenderRequest perImage = r.toBuilder().seedMode(SeedMode.PER_IMAGE).build();
         assertEquals("p\nSteps: 15, Sampler: PNDM, CFG scale: 7.5, Seed: 1026, Size: 512x512, Model: tiny",
-                GenerationParameters.of(RenderJob.forImage(perImage, 2, "k"), "pndm", null).toText());
+                GenerationParameters.of(perImage.image(2), "pndm", "tiny").toText());
     }
 
     @Test

@@ -1,5 +1,6 @@
 package io.latentfarm.common.message;
 
+import io.latentfarm.common.spec.ImageSpec;
 import org.junit.jupiter.api.Test;
 
 import java.util.List;
@@ -22,7 +23,6 @@ class RenderJobTest {
         assertEquals(4, job.total());
         assertEquals(4, job.batchSize());
         assertEquals(3, job.sliceIndex());
-        assertEquals(1024L, job.seed());
         assertEquals(1024L, job.generatorSeed());
         assertEquals(1, job.attempt());
         assertEquals("key3", job.objectKey());
@@ -35,7 +35,6 @@ class RenderJobTest {
         RenderJob job = RenderJob.forImage(request.toBuilder().seedMode(SeedMode.PER_IMAGE).build(), 3, "k");
         assertEquals(1, job.batchSize());
         assertEquals(0, job.sliceIndex());
-        assertEquals(1024L, job.seed());
         assertEquals(1027L, job.generatorSeed());
     }
 
@@ -78,11 +77,9 @@ class RenderJobTest {
     void inconsistentJobsCannotBeBuilt() {
         RenderJob j = RenderJob.forImage(request, 0, "k");
         assertThrows(IllegalArgumentException.class, () -> j.withAttempt(0));
-        assertThrows(IllegalArgumentException.class, () -> new RenderJob(1, "b-1/0001", "b-1", 0, 4, "p", "",
-                15, 7.5, 64, 64, "pndm", null, 1, SeedMode.BATCH, 4, 0, 1, "k"));
-        assertThrows(IllegalArgumentException.class, () -> new RenderJob(1, null, "b 1", 0, 4, "p", "",
-                15, 7.5, 64, 64, "pndm", null, 1, SeedMode.BATCH, 4, 0, 1, "k"));
-        assertThrows(IllegalArgumentException.class, () -> new RenderJob(1, null, "b-1", 0, 4, "p", "",
-                15, 7.5, 64, 64, "pndm", null, 1, SeedMode.BATCH, 4, 4, 1, "k"));
+        ImageSpec image = new ImageSpec("p", "", 15, 7.5, 64, 64, "pndm", 1, 4, 0, null);
+        assertThrows(IllegalArgumentException.class, () -> new RenderJob(1, "b-1/0001", "b-1", 0, 4, image, null, 1, "k"));
+        assertThrows(IllegalArgumentException.class, () -> new RenderJob(1, null, "b 1", 0, 4, image, null, 1, "k"));
+        assertThrows(IllegalArgumentException.class, () -> new ImageSpec("p", "", 15, 7.5, 64, 64, "pndm", 1, 4, 4, null));
     }
 }

@@ -109,13 +109,16 @@ class RequestValidatorTest {
     void imageCountLimits() {
         assertEquals(List.of("rows: 8 x 9 = 72 images is more than 64"), violations(valid().grid(8, 9)));
         assertEquals(List.of(), violations(valid().grid(8, 8)));
-        assertEquals(List.of("count: 0 is outside 1..64"), violations(valid().grid(null, null).count(0)));
-        assertEquals(List.of("count: 65 is outside 1..64"), violations(valid().grid(null, null).count(65)));
-        assertEquals(List.of(), violations(valid().grid(null, null).count(64)));
+        assertEquals(List.of("count: 0 is outside 1..1000000"), violations(valid().grid(null, null).count(0)));
+        assertEquals(List.of("count: 1000001 is outside 1..1000000"),
+                violations(valid().grid(null, null).count(1_000_001)));
+        assertEquals(List.of(), violations(valid().grid(null, null).count(1_000_000)));
         assertEquals(List.of("count: 5 does not match rows x cols = 4 x 3 = 12"), violations(valid().count(5)));
         assertEquals(List.of(), violations(valid().count(12)));
         List<String> many = java.util.Collections.nCopies(65, "p");
-        assertEquals(List.of("prompts: 65 images is more than 64"), violations(valid().grid(null, null).prompts(many)));
+        RequestValidator small = new RequestValidator(Limits.DEFAULTS.withMaxImages(64));
+        assertEquals(List.of("prompts: 65 images is more than 64"), small.validate(valid().grid(null, null).prompts(many)
+                .build()).stream().map(Violation::toString).toList());
     }
 
     @Test
@@ -163,7 +166,7 @@ class RequestValidatorTest {
 
     @Test
     void limitsAreConfigurable() {
-        Limits limits = Limits.DEFAULTS.withMaxSteps(20).withMaxSize(256, 256).withMaxImages(4)
+        Limits limits = Limits.DEFAULTS.withMaxSteps(20).withMaxSize(256, 256).withMaxGridImages(4)
                 .withGuidanceRange(1, 10).withMaxPromptChars(5).withMinSize(32);
         RequestValidator strict = new RequestValidator(limits);
         RenderRequest r = RenderRequest.builder().prompt("longer").grid(2, 3).steps(25).size(512, 32)
@@ -183,8 +186,7 @@ class RequestValidatorTest {
     @Test
     void newerSchemaIsAViolation() {
         RenderRequest r = valid().build();
-        RenderRequest v2 = new RenderRequest(2, null, r.prompts(), "", 4, 3, null, 15, 7.5, 1L, 512, 512, "pndm",
-                null, "batch");
+        RenderRequest v2 = new RenderRequest(2, null, r.spec(), null, null, 0);
         assertEquals(List.of("schemaVersion: 2 is newer than 1"),
                 validator.validate(v2).stream().map(Violation::toString).toList());
     }
@@ -192,8 +194,8 @@ class RequestValidatorTest {
     @Test
     void negativeSchemaAndHugeValuesAreViolationsQuotingAPrefix() {
         RenderRequest r = valid().build();
-        RenderRequest minus = new RenderRequest(-1, null, r.prompts(), "", 4, 3, null, 15, 7.5, 1L, 512, 512,
-                "x".repeat(600_000), null, "batch");
+        RenderRequest minus = new RenderRequest(-1, null, r.spec().toBuilder().scheduler("x".repeat(600_000)).build(),
+                null, null, 0);
         assertEquals(List.of("schemaVersion: -1 is outside 1..1",
                         "scheduler: \"" + "x".repeat(64) + "...\" (600000 characters) is not one of "
                                 + String.join(", ", SchedulerRegistry.names())),
@@ -205,8 +207,9 @@ class RequestValidatorTest {
         RenderRequest r = valid().batchId("b").seed(1L).build();
         RenderJob ok = RenderJob.forImage(r, 0, "batches/b/images/0000.png");
         assertEquals(List.of(), validator.validate(ok));
-        RenderJob huge = new RenderJob(1, null, "b", 0, 12, "p", "", 100_000, 7.5, 512, 512, "pndm", null, 1L,
-                io.latentfarm.common.message.SeedMode.BATCH, 12, 0, 1, "batches/b/images/0000.png");
+        RenderJob huge = new RenderJob(1, null, "b", 0, 12,
+                new io.latentfarm.common.spec.ImageSpec("p", "", 100_000, 7.5, 512, 512, "pndm", 1L, 12, 0, null), null, 1,
+                "batches/b/images/0000.png");
         assertEquals(List.of("steps: 100000 is outside 1..150"),
                 validator.validate(huge).stream().map(Violation::toString).toList());
     }

@@ -8,6 +8,7 @@ import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import com.fasterxml.jackson.databind.JsonNode;
+import io.latentfarm.common.spec.ImageSpec;
 import io.latentfarm.model.files.ModelFolder;
 import io.latentfarm.model.files.ModelFiles;
 import io.latentfarm.model.files.Weights;
@@ -29,10 +30,11 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * diffusers' StableDiffusionPipeline.__call__ for text-to-image: prompts and negative prompt are
- * encoded once, latents are drawn from one seeded generator over the whole batch, each step runs
- * the unconditional and conditional halves in one UNet call, and the VAE decodes the result.
- * Holds one loaded model; {@link #generate} is safe to call from several threads at once.
+ * diffusers' StableDiffusionPipeline.__call__ for text-to-image, image by image: {@link #render} takes
+ * resolved image specs (prompt, parameters, and the image's slice of its generator's draw), encodes
+ * their prompts once, runs each step's unconditional and conditional halves in one UNet call, and
+ * decodes with the VAE. Holds one loaded model; {@link #render} is safe to call from several threads
+ * at once.
  */
 public final class StableDiffusionPipeline implements AutoCloseable {
     private final ModelFiles model;
@@ -159,91 +161,123 @@ public final class StableDiffusionPipeline implements AutoCloseable {
     }
 
     /**
-     * Every image of the request in one call, as diffusers' {@code pipe(...)} runs it: one UNet
-     * call of batch 2N per step (N without guidance), one generator for the whole batch.
+     * Renders images, each on its own (a UNet batch of 2 with guidance) with its slice of its
+     * generator's draw: image i gets exactly the noise it gets in the full diffusers call, also the
+     * ancestral step noise. This is the unit workers render and {@code latentfarm generate} uses, so
+     * an image's pixels never depend on which other images shared the call (the CPU kernels are not
+     * bitwise batch-invariant; {@link #renderBatched} agrees within one level). The prompts are
+     * encoded once for the whole call, first ({@link ProgressListener#onPromptsEncoded}).
+     *
+     * @return one image per spec, in order ({@link RenderedImage#index()} is the position in {@code images})
+     * @throws InvalidJobException for parameters that fail the same way on every try
      */
-    public List<RenderedImage> generate(GenerationRequest request, ProgressListener listener) {
-        validate(request);
-        int[] all = new int[request.batchSize()];
-        for (int i = 0; i < all.length; i++) all[i] = i;
-        try (NDManager call = manager.newSubManager()) {
-            return denoiseAndDecode(request, all, new TorchGenerator(request.seed()),
-                    listener == null ? ProgressListener.NONE : listener, new PromptEmbeddings(call));
-        }
-    }
-
-    /**
-     * The images {@code indices} of the request, each rendered on its own (a UNet batch of 2) with
-     * its slice of the batch's noise: image i gets exactly the noise it gets in the one-call batch,
-     * also the ancestral step noise. This is the unit workers render and {@code latentfarm
-     * generate} uses, so an image's pixels never depend on which other images shared its batch
-     * (the CPU kernels are not bitwise batch-invariant; the one-call batch agrees within one level).
-     */
-    public List<RenderedImage> generate(GenerationRequest request, int[] indices, ProgressListener listener) {
-        validate(request);
+    public List<RenderedImage> render(List<ImageSpec> images, ProgressListener listener) {
         ProgressListener progress = listener == null ? ProgressListener.NONE : listener;
-        int n = request.batchSize();
-        for (int i : indices) {
-            if (i < 0 || i >= n) {
-                throw new IllegalArgumentException("image index " + i + " is outside 0.." + (n - 1));
-            }
-        }
+        images.forEach(StableDiffusionPipeline::validate);
         List<RenderedImage> out = new ArrayList<>();
         try (NDManager call = manager.newSubManager()) {
-            // each prompt is encoded once for all the images of the call
-            PromptEmbeddings texts = new PromptEmbeddings(call);
-            for (int j = 0; j < indices.length; j++) {
+            PromptEmbeddings texts = encodeAll(call, images, progress);
+            for (int j = 0; j < images.size(); j++) {
                 int done = j;
                 ProgressListener overall = new ProgressListener() {
                     @Override
                     public void onStep(int step, int total) {
-                        progress.onStep(done * total + step, indices.length * total);
+                        progress.onStep(done * total + step, images.size() * total);
                     }
 
                     @Override
                     public void onLatents(int step, NDArray latents) {
                         progress.onLatents(step, latents);
                     }
-
-                    @Override
-                    public void onPromptsEncoded() {
-                        progress.onPromptsEncoded();
-                    }
                 };
-                TorchGenerator row = new TorchGenerator(request.seed()).batchRow(n, indices[j]);
-                out.addAll(denoiseAndDecode(request, new int[]{indices[j]}, row, overall, texts));
+                out.add(denoiseAndDecode(List.of(images.get(j)), j, overall, texts).get(0));
             }
         }
         return out;
     }
 
-    /** Invalid parameters fail the same way on every try. */
-    private static void validate(GenerationRequest request) {
-        try {
-            request.validate();
-        } catch (IllegalArgumentException e) {
-            throw new InvalidJobException(e.getMessage(), e);
+    /**
+     * Renders compatible images ({@link ImageSpec#compatibleWith}) in one denoising call: one UNet
+     * call of batch 2k per step (k without guidance), each image with its own noise. For the slices
+     * 0..N-1 of one draw, in order, this is diffusers' {@code pipe(...)} call itself.
+     */
+    public List<RenderedImage> renderBatched(List<ImageSpec> images, ProgressListener listener) {
+        ProgressListener progress = listener == null ? ProgressListener.NONE : listener;
+        images.forEach(StableDiffusionPipeline::validate);
+        for (ImageSpec image : images) {
+            if (!image.compatibleWith(images.get(0))) {
+                throw new IllegalArgumentException("images of one denoising call need the same steps, guidance,"
+                        + " size and scheduler");
+            }
+        }
+        try (NDManager call = manager.newSubManager()) {
+            return denoiseAndDecode(images, 0, progress, encodeAll(call, images, progress));
         }
     }
 
+    /** Invalid parameters fail the same way on every try. */
+    private static void validate(ImageSpec image) {
+        String error = null;
+        if (image.steps() < 1) error = "steps: " + image.steps() + " is below 1";
+        else if (image.width() < 8 || image.width() % 8 != 0) error = "width: " + image.width() + " is not a positive multiple of 8";
+        else if (image.height() < 8 || image.height() % 8 != 0) error = "height: " + image.height() + " is not a positive multiple of 8";
+        else if (!Double.isFinite(image.guidance()) || image.guidance() < 0) error = "guidance: " + image.guidance() + " is not a number >= 0";
+        if (error != null) throw new InvalidJobException(error, null);
+    }
+
+    /** Encodes every prompt (and negative prompt, with guidance) of the call once, timed. */
+    private PromptEmbeddings encodeAll(NDManager call, List<ImageSpec> images, ProgressListener progress) {
+        long start = System.nanoTime();
+        PromptEmbeddings texts = new PromptEmbeddings(call);
+        for (ImageSpec image : images) {
+            if (image.classifierFreeGuidance()) texts.get(image.negativePrompt());
+            texts.get(image.prompt());
+        }
+        progress.onPromptsEncoded(System.nanoTime() - start);
+        return texts;
+    }
+
     /**
-     * The denoising loop over the images {@code indices}; {@code generator} draws noise of their
-     * shape (the full generator for the whole batch, a batch-row view for one image).
+     * The denoising loop over compatible images, numbered from {@code firstIndex}. Noise: one
+     * generator for the whole draw when the images are its slices 0..N-1 in order (diffusers' own
+     * call); else each image its own batch-row view and its own scheduler state, stepped row by row.
      */
-    private List<RenderedImage> denoiseAndDecode(GenerationRequest request, int[] indices, TorchGenerator generator,
-                                                 ProgressListener progress, PromptEmbeddings texts) {
-        int k = indices.length;
-        boolean cfg = request.classifierFreeGuidance();
-        try (Scheduler scheduler = scheduler(request.scheduler());
-             NDManager job = manager.newSubManager()) {
-            scheduler.setTimesteps(request.steps());
+    private List<RenderedImage> denoiseAndDecode(List<ImageSpec> images, int firstIndex, ProgressListener progress,
+                                                 PromptEmbeddings texts) {
+        int k = images.size();
+        ImageSpec first = images.get(0);
+        boolean cfg = first.classifierFreeGuidance();
+        boolean wholeDraw = first.batchSize() == k;
+        for (int j = 0; j < k && wholeDraw; j++) {
+            wholeDraw = images.get(j).sliceIndex() == j && images.get(j).seed() == first.seed()
+                    && images.get(j).batchSize() == k;
+        }
+        int rows = wholeDraw ? 1 : k;
+        TorchGenerator[] generators = new TorchGenerator[rows];
+        Scheduler[] schedulers = new Scheduler[rows];
+        try (NDManager job = manager.newSubManager()) {
+            for (int r = 0; r < rows; r++) {
+                ImageSpec image = images.get(r);
+                TorchGenerator g = new TorchGenerator(image.seed());
+                generators[r] = wholeDraw || image.batchSize() == 1 ? g : g.batchRow(image.batchSize(), image.sliceIndex());
+                schedulers[r] = scheduler(first.scheduler());
+                schedulers[r].setTimesteps(first.steps());
+            }
+            Scheduler scheduler = schedulers[0];
             double[] timesteps = scheduler.timesteps();
-            int warmup = timesteps.length - request.steps() * scheduler.order();
+            int warmup = timesteps.length - first.steps() * scheduler.order();
             int done = 0;
-            NDArray embeddings = encodePrompts(job, request, indices, cfg, texts);
-            progress.onPromptsEncoded();
-            Shape latentShape = new Shape(k, unetInChannels(), request.height() / 8, request.width() / 8);
-            NDArray noise = generator.randn(job, latentShape);
+            NDArray embeddings = embeddings(job, images, cfg, texts);
+            long h = first.height() / 8;
+            long w = first.width() / 8;
+            NDArray noise;
+            if (wholeDraw) {
+                noise = generators[0].randn(job, new Shape(k, unetInChannels(), h, w));
+            } else {
+                NDList each = new NDList();
+                for (TorchGenerator g : generators) each.add(g.randn(job, new Shape(1, unetInChannels(), h, w)));
+                noise = each.size() == 1 ? each.get(0) : NDArrays.concat(each);
+            }
             NDArray latents = noise.mul((float) scheduler.initNoiseSigma());
             noise.close();
             for (int i = 0; i < timesteps.length; i++) {
@@ -261,9 +295,19 @@ public final class StableDiffusionPipeline implements AutoCloseable {
                     if (cfg) {
                         NDList halves = noisePred.split(2);
                         NDArray uncond = halves.get(0);
-                        noisePred = uncond.add(halves.get(1).sub(uncond).mul((float) request.guidance()));
+                        noisePred = uncond.add(halves.get(1).sub(uncond).mul((float) first.guidance()));
                     }
-                    NDArray next = scheduler.step(noisePred, i, latents, generator);
+                    NDArray next;
+                    if (rows == 1) {
+                        next = scheduler.step(noisePred, i, latents, generators[0]);
+                    } else {
+                        NDList each = new NDList();
+                        for (int r = 0; r < rows; r++) {
+                            NDIndex row = new NDIndex("{}:{}", r, r + 1);
+                            each.add(schedulers[r].step(noisePred.get(row), i, latents.get(row), generators[r]));
+                        }
+                        next = NDArrays.concat(each);
+                    }
                     next.attach(job);
                     progress.onLatents(i, next);
                     latents = next;
@@ -272,14 +316,18 @@ public final class StableDiffusionPipeline implements AutoCloseable {
                 // scheduler's extra model calls (Heun: 2n - 1) and PNDM's repeated first timestep
                 // (n + 1 calls) count once; onLatents above sees every call
                 if (i == timesteps.length - 1 || (i + 1 > warmup && (i + 1) % scheduler.order() == 0)) {
-                    progress.onStep(++done, request.steps());
+                    progress.onStep(++done, first.steps());
                 }
             }
-            List<RenderedImage> images = new ArrayList<>();
+            List<RenderedImage> decoded = new ArrayList<>();
             for (int j = 0; j < k; j++) {
-                images.add(decode(job, latents, j, indices[j], request));
+                decoded.add(decode(job, latents, j, firstIndex + j, first));
             }
-            return images;
+            return decoded;
+        } finally {
+            for (Scheduler s : schedulers) {
+                if (s != null) s.close();
+            }
         }
     }
 
@@ -297,15 +345,13 @@ public final class StableDiffusionPipeline implements AutoCloseable {
     }
 
     /** [uncond rows; cond rows] (or cond rows alone without guidance), one row per image. */
-    private NDArray encodePrompts(NDManager job, GenerationRequest request, int[] indices, boolean cfg,
-                                  PromptEmbeddings texts) {
+    private NDArray embeddings(NDManager job, List<ImageSpec> images, boolean cfg, PromptEmbeddings texts) {
         NDList rows = new NDList();
         if (cfg) {
-            NDArray uncond = texts.get(request.negativePrompt());
-            for (int ignored : indices) rows.add(uncond);
+            for (ImageSpec image : images) rows.add(texts.get(image.negativePrompt()));
         }
-        for (int i : indices) {
-            rows.add(texts.get(request.promptOf(i)));
+        for (ImageSpec image : images) {
+            rows.add(texts.get(image.prompt()));
         }
         if (rows.size() == 1) {
             return rows.get(0);
@@ -336,7 +382,7 @@ public final class StableDiffusionPipeline implements AutoCloseable {
         }
     }
 
-    private RenderedImage decode(NDManager job, NDArray latents, int row, int index, GenerationRequest request) {
+    private RenderedImage decode(NDManager job, NDArray latents, int row, int index, ImageSpec spec) {
         try (NDManager sub = job.newSubManager()) {
             NDArray z = latents.get(new NDIndex("{}:{}", row, row + 1));
             z.attach(sub);
@@ -348,7 +394,7 @@ public final class StableDiffusionPipeline implements AutoCloseable {
             NDArray pixels = image.div(2f).add(0.5f).clip(0f, 1f)
                     .transpose(0, 2, 3, 1).mul(255f).round().toType(DataType.UINT8, false);
             byte[] rgb = pixels.toByteArray();
-            return new RenderedImage(index, request.width(), request.height(), rgb);
+            return new RenderedImage(index, spec.width(), spec.height(), rgb);
         }
     }
 

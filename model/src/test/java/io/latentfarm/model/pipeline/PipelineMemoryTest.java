@@ -7,6 +7,8 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Paths;
+import io.latentfarm.common.spec.ImageSpec;
+
 import java.util.List;
 
 import static org.junit.jupiter.api.Assertions.*;
@@ -22,13 +24,13 @@ class PipelineMemoryTest {
         try (StableDiffusionPipeline pipe = StableDiffusionPipeline.load(Reference.tinyModel(), PipelineOptions.cpu())) {
             int weights = pipe.openArrayCount();
             // 128x128 images: 16x16 latents, so a leaked step costs about a megabyte
-            GenerationRequest warmUp = new GenerationRequest(List.of("a lighthouse"), "", 1, 100, 7.5, 1, 128, 128, "euler_a");
-            GenerationRequest hundred = new GenerationRequest(List.of("a lighthouse"), "", 1, 100, 7.5, 1, 128, 128, "euler_a");
-            pipe.generate(warmUp, null); // allocator pools, lazily loaded natives, JIT
+            List<ImageSpec> hundred = List.of(StableDiffusionPipelineTest.image("a lighthouse", "", 100, 7.5, 1, 128,
+                    "euler_a"));
+            pipe.render(hundred, null); // allocator pools, lazily loaded natives, JIT
             long[] rss = new long[101];
             int[] arrays = new int[101];
             long[] heap = new long[101];
-            pipe.generate(hundred, (step, total) -> {
+            pipe.render(hundred, (step, total) -> {
                 arrays[step] = pipe.openArrayCount();
                 rss[step] = residentKiB();
                 heap[step] = Runtime.getRuntime().totalMemory() >> 10;

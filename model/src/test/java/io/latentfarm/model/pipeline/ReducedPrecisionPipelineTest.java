@@ -4,6 +4,7 @@ import ai.djl.Device;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.types.DataType;
 import com.fasterxml.jackson.databind.JsonNode;
+import io.latentfarm.common.spec.ImageSpec;
 import io.latentfarm.model.testing.Reference;
 import org.junit.jupiter.api.Test;
 
@@ -49,9 +50,9 @@ class ReducedPrecisionPipelineTest {
                 new PipelineOptions(Device.cpu(), dtype, null))) {
             for (JsonNode c : Reference.cases("pipeline")) {
                 String name = c.get("name").asText() + " " + PipelineOptions.dtypeName(dtype);
-                GenerationRequest request = StableDiffusionPipelineTest.requestOf(c);
+                List<ImageSpec> request = StableDiffusionPipelineTest.imagesOf(c);
                 boolean[] finite = {true};
-                List<RenderedImage> images = pipe.generate(request, new ProgressListener() {
+                List<RenderedImage> images = pipe.renderBatched(request, new ProgressListener() {
                     @Override
                     public void onStep(int step, int total) {
                     }
@@ -63,9 +64,9 @@ class ReducedPrecisionPipelineTest {
                     }
                 });
                 assertTrue(finite[0], name + ": NaN or infinity in the latents");
-                assertEquals(request.batchSize(), images.size(), name);
+                assertEquals(request.size(), images.size(), name);
                 for (int i = 0; i < images.size(); i++) {
-                    byte[] expected = StableDiffusionPipelineTest.referencePng(c, i, request);
+                    byte[] expected = StableDiffusionPipelineTest.referencePng(c, i, request.get(i));
                     byte[] got = images.get(i).rgb();
                     double meanAbs = meanAbsDiff(expected, got);
                     double psnr = psnr(expected, got);

@@ -4,6 +4,8 @@ import ai.djl.ndarray.NDArray;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.latentfarm.common.SchedulerRegistry;
+import io.latentfarm.common.spec.ImageSpec;
+import io.latentfarm.common.spec.RenderSpec;
 import io.latentfarm.model.files.SafeTensors;
 import io.latentfarm.model.testing.Reference;
 import org.junit.jupiter.api.AfterAll;
@@ -37,15 +39,23 @@ class StableDiffusionPipelineTest {
         pipe.close();
     }
 
-    static GenerationRequest requestOf(JsonNode c) {
+    /** The images of a case's diffusers call, as {@code latentfarm generate} resolves them. */
+    static List<ImageSpec> imagesOf(JsonNode c) {
         JsonNode call = c.get("call");
         List<String> prompts = new ArrayList<>();
         if (call.get("prompt").isArray()) call.get("prompt").forEach(p -> prompts.add(p.asText()));
         else prompts.add(call.get("prompt").asText());
-        return new GenerationRequest(prompts, call.path("negative_prompt").asText(""),
-                call.get("num_images_per_prompt").asInt(), call.get("num_inference_steps").asInt(),
-                call.get("guidance_scale").asDouble(), call.get("seed").asLong(), call.get("width").asInt(),
-                call.get("height").asInt(), schedulerKind(c.get("scheduler")));
+        return RenderSpec.builder().prompts(prompts).negativePrompt(call.path("negative_prompt").asText(""))
+                .count(prompts.size() * call.get("num_images_per_prompt").asInt())
+                .steps(call.get("num_inference_steps").asInt()).guidance(call.get("guidance_scale").asDouble())
+                .seed(call.get("seed").asLong()).size(call.get("width").asInt(), call.get("height").asInt())
+                .scheduler(schedulerKind(c.get("scheduler"))).build().images();
+    }
+
+    /** One image of a one-prompt call. */
+    static ImageSpec image(String prompt, String negative, int steps, double guidance, long seed, int size,
+                           String scheduler) {
+        return new ImageSpec(prompt, negative, steps, guidance, size, size, scheduler, seed, 1, 0, null);
     }
 
     /** The short name of a case's scheduler: the registry entry its resolved config is. */
@@ -70,8 +80,8 @@ class StableDiffusionPipelineTest {
             }
             List<Integer> done = new ArrayList<>();
             int[] latents = {0};
-            List<RenderedImage> images = pipe.generate(new GenerationRequest(List.of("x"), "", 1, steps, 1.0, 1, 32, 32,
-                    e.name()), new int[] {0}, new ProgressListener() {
+            List<RenderedImage> images = pipe.render(List.of(image("x", "", steps, 1.0, 1, 32, e.name())),
+                    new ProgressListener() {
                 @Override
                 public void onStep(int step, int total) {
                     assertEquals(steps, total, e.name());
@@ -103,9 +113,9 @@ class StableDiffusionPipelineTest {
         SafeTensors ref = Reference.tensors("pipeline");
         for (JsonNode c : Reference.cases("pipeline")) {
             String name = c.get("name").asText();
-            GenerationRequest request = requestOf(c);
+            List<ImageSpec> request = imagesOf(c);
             List<float[]> perStep = new ArrayList<>();
-            List<RenderedImage> images = pipe.generate(request, new ProgressListener() {
+            List<RenderedImage> images = pipe.renderBatched(request, new ProgressListener() {
                 @Override
                 public void onStep(int step, int total) {
                 }
@@ -125,19 +135,19 @@ class StableDiffusionPipelineTest {
                     perStep.get(perStep.size() - 1), 1e-4);
 
             byte[] expected = ref.byteArray(c.get("image_uint8").asText());
-            assertEquals(request.batchSize(), images.size(), name);
-            int size = request.width() * request.height() * 3;
+            assertEquals(request.size(), images.size(), name);
+            int size = request.get(0).width() * request.get(0).height() * 3;
             for (int i = 0; i < images.size(); i++) {
                 byte[] got = images.get(i).rgb();
                 assertPixelsWithinOne(name + " image " + i + " (uint8 tensor)", Arrays.copyOfRange(expected, i * size, (i + 1) * size), got);
-                byte[] pngRgb = referencePng(c, i, request);
+                byte[] pngRgb = referencePng(c, i, request.get(i));
                 assertPixelsWithinOne(name + " image " + i + " (PNG)", pngRgb, got);
             }
         }
     }
 
     /** Image {@code i} of the case's reference PNGs as RGB bytes, checked to have the request's size. */
-    static byte[] referencePng(JsonNode c, int i, GenerationRequest request) throws IOException {
+    static byte[] referencePng(JsonNode c, int i, ImageSpec request) throws IOException {
         String name = c.get("name").asText();
         BufferedImage png = ImageIO.read(Reference.tinyModel().resolve("reference/" + c.get("png").get(i).asText()).toFile());
         assertEquals(request.width(), png.getWidth(), name);
@@ -165,34 +175,58 @@ class StableDiffusionPipelineTest {
     void imageRenderedAloneEqualsItsSliceOfTheBatch() {
         JsonNode batch = Reference.cases("pipeline").stream()
                 .filter(c -> c.get("name").asText().equals("batch3_one_generator")).findFirst().orElseThrow();
-        GenerationRequest request = requestOf(batch);
-        List<RenderedImage> all = pipe.generate(request, null);
-        for (int i = 0; i < request.batchSize(); i++) {
-            List<RenderedImage> one = pipe.generate(request, new int[]{i}, null);
-            assertEquals(i, one.get(0).index());
+        List<ImageSpec> request = imagesOf(batch);
+        List<RenderedImage> all = pipe.renderBatched(request, null);
+        for (int i = 0; i < request.size(); i++) {
+            List<RenderedImage> one = pipe.render(List.of(request.get(i)), null);
+            assertEquals(0, one.get(0).index());
             assertPixelsWithinOne("image " + i + " rendered alone", all.get(i).rgb(), one.get(0).rgb());
-            assertArrayEquals(one.get(0).rgb(), pipe.generate(request, new int[]{i}, null).get(0).rgb(),
+            assertArrayEquals(one.get(0).rgb(), pipe.render(List.of(request.get(i)), null).get(0).rgb(),
                     "image " + i + " rendered alone twice");
         }
-        GenerationRequest ancestral = new GenerationRequest(List.of("a", "b"), "", 2, 3, 7.5, 31, 64, 64, "euler_a");
-        List<RenderedImage> full = pipe.generate(ancestral, null);
-        assertPixelsWithinOne("ancestral image 3 rendered alone", full.get(3).rgb(),
-                pipe.generate(ancestral, new int[]{3}, null).get(0).rgb());
+        List<ImageSpec> ancestral = RenderSpec.builder().prompts(List.of("a", "b")).count(4).steps(3).guidance(7.5)
+                .seed(31L).size(64, 64).scheduler("euler_a").build().images();
+        List<RenderedImage> full = pipe.renderBatched(ancestral, null);
+        byte[] alone3 = pipe.render(List.of(ancestral.get(3)), null).get(0).rgb();
+        assertPixelsWithinOne("ancestral image 3 rendered alone", full.get(3).rgb(), alone3);
         // a different slice is a different image: the row really selects the noise
-        assertFalse(Arrays.equals(full.get(2).rgb(), pipe.generate(ancestral, new int[]{3}, null).get(0).rgb()));
+        assertFalse(Arrays.equals(full.get(2).rgb(), alone3));
+        // some slices of the draw in one denoising call, each with its own noise and sampler state
+        List<RenderedImage> some = pipe.renderBatched(List.of(ancestral.get(3), ancestral.get(0)), null);
+        assertPixelsWithinOne("ancestral images 3 and 0 in one call", full.get(3).rgb(), some.get(0).rgb());
+        assertPixelsWithinOne("ancestral images 0 and 3 in one call", full.get(0).rgb(), some.get(1).rgb());
+        assertEquals(1, some.get(1).index());
+    }
+
+    @Test
+    void promptEncodingIsTimedOncePerCall() {
+        List<Long> encoded = new ArrayList<>();
+        pipe.render(List.of(image("a fox", "blurry", 1, 7.5, 1, 32, null), image("an owl", "", 1, 7.5, 2, 32, null)),
+                new ProgressListener() {
+                    @Override
+                    public void onStep(int step, int total) {
+                    }
+
+                    @Override
+                    public void onPromptsEncoded(long nanos) {
+                        encoded.add(nanos);
+                    }
+                });
+        assertEquals(1, encoded.size());
+        assertTrue(encoded.get(0) > 0);
     }
 
     @Test
     void concurrentCallsDoNotDisturbEachOther() throws Exception {
-        GenerationRequest a = new GenerationRequest(List.of("a red fox"), "", 1, 4, 7.5, 11, 64, 64, "euler_a");
-        GenerationRequest b = new GenerationRequest(List.of("a blue bird"), "blurry", 1, 4, 5.0, 12, 64, 64, "dpmpp_2m");
-        byte[] aloneA = pipe.generate(a, null).get(0).rgb();
-        byte[] aloneB = pipe.generate(b, null).get(0).rgb();
+        List<ImageSpec> a = List.of(image("a red fox", "", 4, 7.5, 11, 64, "euler_a"));
+        List<ImageSpec> b = List.of(image("a blue bird", "blurry", 4, 5.0, 12, 64, "dpmpp_2m"));
+        byte[] aloneA = pipe.render(a, null).get(0).rgb();
+        byte[] aloneB = pipe.render(b, null).get(0).rgb();
         ExecutorService pool = Executors.newFixedThreadPool(2);
         try {
             for (int round = 0; round < 3; round++) {
-                Future<byte[]> fa = pool.submit(() -> pipe.generate(a, null).get(0).rgb());
-                Future<byte[]> fb = pool.submit(() -> pipe.generate(b, null).get(0).rgb());
+                Future<byte[]> fa = pool.submit(() -> pipe.render(a, null).get(0).rgb());
+                Future<byte[]> fb = pool.submit(() -> pipe.render(b, null).get(0).rgb());
                 assertArrayEquals(aloneA, fa.get(), "job A, concurrent round " + round);
                 assertArrayEquals(aloneB, fb.get(), "job B, concurrent round " + round);
             }

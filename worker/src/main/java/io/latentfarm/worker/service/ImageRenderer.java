@@ -1,7 +1,7 @@
 package io.latentfarm.worker.service;
 
 import io.latentfarm.common.message.RenderJob;
-import io.latentfarm.model.pipeline.GenerationRequest;
+import io.latentfarm.common.spec.ImageSpec;
 import io.latentfarm.model.pipeline.ProgressListener;
 import io.latentfarm.model.pipeline.RenderedImage;
 
@@ -9,8 +9,8 @@ import java.time.Duration;
 import java.util.List;
 
 /**
- * What the job consumer needs of a loaded model: render images {@code indices} of a diffusers
- * batch, each equal to that image of the full one-generator call. {@link PipelineRenderer} adapts
+ * What the job consumer needs of a loaded model: render image specs, each equal to that image of
+ * the full diffusers call it comes from (its prompt, parameters and slice of its generator's draw). {@link PipelineRenderer} adapts
  * the Stable Diffusion pipeline; tests may plug in others. Implementations may be called from one
  * thread at a time.
  */
@@ -19,8 +19,9 @@ public interface ImageRenderer extends AutoCloseable {
     /**
      * @param listener called after each denoising step; it may throw to abandon the render (the
      *                 exception propagates out of this call)
+     * @return one image per spec, in order ({@link RenderedImage#index()}: the position in {@code images})
      */
-    List<RenderedImage> render(GenerationRequest request, int[] indices, ProgressListener listener);
+    List<RenderedImage> render(List<ImageSpec> images, ProgressListener listener);
 
     /**
      * What the user should know about how this renderer reads the job, one line each naming the

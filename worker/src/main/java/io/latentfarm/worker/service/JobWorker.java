@@ -42,6 +42,7 @@ import java.util.ArrayList;
 import java.util.Collection;
 import java.util.HashMap;
 import java.util.HashSet;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
@@ -446,7 +447,7 @@ public final class JobWorker implements AutoCloseable {
 
     private Outcome process(Work work) {
         try {
-            for (RenderCall call : RenderCall.plan(work.jobs())) {
+            for (List<RenderJob> call : plan(work.jobs())) {
                 if (abandon.get()) {
                     return Outcome.HANDED_BACK;
                 }
@@ -460,16 +461,40 @@ public final class JobWorker implements AutoCloseable {
         }
     }
 
-    private void renderCall(RenderCall call) {
-        List<RenderJob> live = call.jobs().stream().filter(j -> !cancelled.contains(j.batchId())).toList();
-        if (live.size() < call.jobs().size()) {
-            skip(call.jobs().stream().filter(j -> cancelled.contains(j.batchId())).toList(), "before rendering");
+    /**
+     * Polled jobs as render calls: duplicates (same job id) render once, as their latest attempt, and
+     * compatible jobs of one batch ({@link RenderJob#compatibleWith}: same model, steps, guidance,
+     * size, scheduler) share a call (so a failing batch never fails another's jobs), in which the pipeline encodes their prompts once and renders each image alone.
+     */
+    static List<List<RenderJob>> plan(List<RenderJob> jobs) {
+        Map<String, RenderJob> unique = new LinkedHashMap<>();
+        for (RenderJob job : jobs) {
+            unique.merge(job.jobId(), job, (a, b) -> a.attempt() >= b.attempt() ? a : b);
+        }
+        List<List<RenderJob>> calls = new ArrayList<>();
+        for (RenderJob job : unique.values()) {
+            calls.stream().filter(c -> c.get(0).batchId().equals(job.batchId()) && c.get(0).compatibleWith(job))
+                    .findFirst()
+                    .orElseGet(() -> {
+                        List<RenderJob> call = new ArrayList<>();
+                        calls.add(call);
+                        return call;
+                    })
+                    .add(job);
+        }
+        return calls;
+    }
+
+    private void renderCall(List<RenderJob> call) {
+        List<RenderJob> live = call.stream().filter(j -> !cancelled.contains(j.batchId())).toList();
+        if (live.size() < call.size()) {
+            skip(call.stream().filter(j -> cancelled.contains(j.batchId())).toList(), "before rendering");
             if (!live.isEmpty()) {
-                renderCall(RenderCall.of(live));
+                renderCall(live);
             }
             return;
         }
-        List<RenderJob> jobs = call.jobs();
+        List<RenderJob> jobs = call;
         RenderJob lead = jobs.get(0);
         currentJob.set(jobs.size() == 1 ? lead.jobId() : lead.jobId() + " (+" + (jobs.size() - 1) + ")");
         String model = renderer.modelId();
@@ -483,16 +508,16 @@ public final class JobWorker implements AutoCloseable {
             List<RenderJob> rest = new ArrayList<>(jobs);
             rest.removeAll(mismatched);
             if (!rest.isEmpty()) {
-                renderCall(RenderCall.of(rest));
+                renderCall(rest);
             }
             return;
         }
         long start = System.nanoTime();
         long[] lastStep = {start};
-        long[] promptsEncoded = {0};
+        long[] encodeNanos = {0};
         List<RenderedImage> images;
         try {
-            images = renderer.render(call.request(), call.indices(), progress(jobs, lastStep, promptsEncoded));
+            images = renderer.render(jobs.stream().map(RenderJob::image).toList(), progress(jobs, lastStep, encodeNanos));
             if (images.size() != jobs.size()) {
                 throw new IllegalStateException("renderer returned " + images.size() + " images for "
                         + jobs.size() + " jobs");
@@ -522,7 +547,7 @@ public final class JobWorker implements AutoCloseable {
         long rendered = System.nanoTime();
         String scheduler = renderer.schedulerName(lead.scheduler());
         for (RenderedImage image : images) {
-            RenderJob job = call.jobAt(image.index());
+            RenderJob job = jobs.get(image.index());
             if (cancelled.contains(job.batchId())) {
                 skip(List.of(job), "after rendering");
                 continue;
@@ -531,7 +556,8 @@ public final class JobWorker implements AutoCloseable {
             byte[] png;
             try {
                 png = Png.encode(new RgbImage(image.width(), image.height(), image.rgb()),
-                        GenerationParameters.of(job, scheduler, model).withCompute(renderer.device(), renderer.dtype()));
+                        GenerationParameters.of(job.image(), scheduler, model)
+                                .withCompute(renderer.device(), renderer.dtype()));
             } catch (RuntimeException e) {
                 // The job's doing, not the store's or the broker's: retrying would fail the same way.
                 publishFailure(job, "encoding the PNG failed: " + e, true);
@@ -540,10 +566,11 @@ public final class JobWorker implements AutoCloseable {
             long uploadStart = System.nanoTime();
             store.put(settings.keys().image(job.batchId(), job.index()), png, "image/png");
             long uploaded = System.nanoTime();
-            // Per call, shared by the jobs of a packed call: the text encoder, denoising up to the
-            // last step, then VAE decoding (PNG encoding counts as decode) and the upload.
-            long denoiseStart = promptsEncoded[0] == 0 ? start : promptsEncoded[0];
-            RenderResult.Timings timings = new RenderResult.Timings(ms(denoiseStart - start), ms(lastStep[0] - denoiseStart),
+            // Per call: the prompt encoding, denoising up to the last step, then VAE decoding;
+            // shared by the jobs of a packed call. PNG encoding counts as decode.
+            long encodeMs = ms(encodeNanos[0]);
+            RenderResult.Timings timings = new RenderResult.Timings(encodeMs,
+                    Math.max(0, ms(lastStep[0] - start) - encodeMs),
                     ms(rendered - lastStep[0]) + ms(uploadStart - encodeStart), ms(uploaded - uploadStart),
                     ms(uploaded - start));
             send(new ProducerRecord<>(topics.results(), job.batchId(),
@@ -581,23 +608,17 @@ public final class JobWorker implements AutoCloseable {
         }
     }
 
-    /**
-     * @param lastStep       set to the time of each step
-     * @param promptsEncoded set to the time the call's first prompts were encoded
-     */
-    private ProgressListener progress(List<RenderJob> jobs, long[] lastStep, long[] promptsEncoded) {
+    /** Reports steps as progress events; {@code encodeNanos} receives the prompt encoding's time. */
+    private ProgressListener progress(List<RenderJob> jobs, long[] lastStep, long[] encodeNanos) {
         long intervalNanos = settings.progressInterval().toNanos();
-        long[] lastSent = {Long.MIN_VALUE};
-        long[] previousStep = {Long.MIN_VALUE};
         BatchEvent.WorkerInfo self = new BatchEvent.WorkerInfo(settings.workerId(), renderer.modelId(), renderer.device() + " " + renderer.dtype());
         return new ProgressListener() {
+            long lastSent = Long.MIN_VALUE;
+            long previousStep = Long.MIN_VALUE;
+
             @Override
-            public void onPromptsEncoded() {
-                long now = System.nanoTime();
-                if (promptsEncoded[0] == 0) {
-                    promptsEncoded[0] = now;
-                }
-                previousStep[0] = now; // an image's first step is timed from its prompts' encoding
+            public void onPromptsEncoded(long nanos) {
+                encodeNanos[0] = nanos;
             }
 
             @Override
@@ -610,19 +631,19 @@ public final class JobWorker implements AutoCloseable {
                 }
                 long now = System.nanoTime();
                 lastStep[0] = now;
-                if (previousStep[0] != Long.MIN_VALUE) {
-                    observer.step(now - previousStep[0]);
+                if (previousStep != Long.MIN_VALUE) {
+                    observer.step(now - previousStep);
                 }
-                previousStep[0] = now;
+                previousStep = now;
                 // A packed call renders its images one after another and counts the steps of all of
                 // them (image j's step s is j * n + s of k * n): each job's event says its own s of n.
                 int steps = Math.max(1, total / jobs.size());
                 int j = Math.min((step - 1) / steps, jobs.size() - 1);
                 int jobStep = step - j * steps;
-                if (jobStep < steps && lastSent[0] != Long.MIN_VALUE && now - lastSent[0] < intervalNanos) {
+                if (jobStep < steps && lastSent != Long.MIN_VALUE && now - lastSent < intervalNanos) {
                     return;
                 }
-                lastSent[0] = now;
+                lastSent = now;
                 RenderJob job = jobs.get(j);
                 BatchEvent event = BatchEvent.jobProgress(job.batchId(), job.total(), job.jobId(), jobStep, steps, self);
                 // Progress is best effort: never wait for it, never fail the job over it.

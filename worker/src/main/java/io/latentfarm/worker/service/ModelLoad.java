@@ -1,7 +1,7 @@
 package io.latentfarm.worker.service;
 
 import io.latentfarm.common.message.RenderJob;
-import io.latentfarm.model.pipeline.GenerationRequest;
+import io.latentfarm.common.spec.ImageSpec;
 import io.latentfarm.model.pipeline.ProgressListener;
 import io.latentfarm.model.pipeline.RenderedImage;
 import org.slf4j.Logger;
@@ -117,8 +117,8 @@ public final class ModelLoad implements ImageRenderer {
     }
 
     @Override
-    public List<RenderedImage> render(GenerationRequest request, int[] indices, ProgressListener listener) {
-        return renderer().render(request, indices, listener);
+    public List<RenderedImage> render(List<ImageSpec> images, ProgressListener listener) {
+        return renderer().render(images, listener);
     }
 
     @Override

@@ -1,8 +1,8 @@
 package io.latentfarm.worker.service;
 
 import io.latentfarm.common.message.RenderJob;
+import io.latentfarm.common.spec.ImageSpec;
 import io.latentfarm.model.files.ModelFiles;
-import io.latentfarm.model.pipeline.GenerationRequest;
 import io.latentfarm.model.pipeline.PipelineOptions;
 import io.latentfarm.model.pipeline.ProgressListener;
 import io.latentfarm.model.pipeline.RenderedImage;
@@ -40,8 +40,8 @@ public final class PipelineRenderer implements ImageRenderer {
     }
 
     @Override
-    public List<RenderedImage> render(GenerationRequest request, int[] indices, ProgressListener listener) {
-        return pipeline.generate(request, indices, listener);
+    public List<RenderedImage> render(List<ImageSpec> images, ProgressListener listener) {
+        return pipeline.render(images, listener);
     }
 
     /**

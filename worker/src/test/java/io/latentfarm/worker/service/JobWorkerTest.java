@@ -11,7 +11,7 @@ import io.latentfarm.common.message.RenderResult;
 import io.latentfarm.client.storage.ObjectStore;
 import io.latentfarm.embedded.EmbeddedKafka;
 import io.latentfarm.embedded.EmbeddedS3;
-import io.latentfarm.model.pipeline.GenerationRequest;
+import io.latentfarm.common.spec.ImageSpec;
 import io.latentfarm.model.pipeline.InvalidJobException;
 import io.latentfarm.model.pipeline.ProgressListener;
 import io.latentfarm.model.pipeline.RenderedImage;
@@ -86,25 +86,26 @@ class JobWorkerTest {
         }
 
         @Override
-        public List<RenderedImage> render(GenerationRequest request, int[] indices, ProgressListener listener) {
+        public List<RenderedImage> render(List<ImageSpec> images, ProgressListener listener) {
             calls.incrementAndGet();
             List<RenderedImage> out = new ArrayList<>();
-            for (int index : indices) {
-                prompts.add(request.promptOf(index));
-                if (request.promptOf(index).equals("boom")) {
+            for (int index = 0; index < images.size(); index++) {
+                ImageSpec image = images.get(index);
+                prompts.add(image.prompt());
+                if (image.prompt().equals("boom")) {
                     throw new IllegalStateException("the UNet exploded");
                 }
-                if (request.promptOf(index).equals("invalid")) {
+                if (image.prompt().equals("invalid")) {
                     throw new InvalidJobException("scheduler_config.json: use_beta_sigmas is not supported", null);
                 }
-                for (int s = 1; s <= request.steps(); s++) {
+                for (int s = 1; s <= image.steps(); s++) {
                     sleep(stepMillis);
                     steps.incrementAndGet();
-                    listener.onStep(s, request.steps());
+                    listener.onStep(s, image.steps());
                 }
-                byte[] rgb = new byte[request.width() * request.height() * 3];
-                java.util.Arrays.fill(rgb, (byte) (index * 10));
-                out.add(new RenderedImage(index, request.width(), request.height(), rgb));
+                byte[] rgb = new byte[image.width() * image.height() * 3];
+                java.util.Arrays.fill(rgb, (byte) (image.sliceIndex() * 10));
+                out.add(new RenderedImage(index, image.width(), image.height(), rgb));
             }
             return out;
         }

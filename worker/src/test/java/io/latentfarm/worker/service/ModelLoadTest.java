@@ -1,6 +1,6 @@
 package io.latentfarm.worker.service;
 
-import io.latentfarm.model.pipeline.GenerationRequest;
+import io.latentfarm.common.spec.ImageSpec;
 import io.latentfarm.model.pipeline.ProgressListener;
 import io.latentfarm.model.pipeline.RenderedImage;
 import org.junit.jupiter.api.Test;
@@ -30,7 +30,7 @@ class ModelLoadTest {
         assertEquals("sd-v1-4", load.modelId());
         assertEquals("cuda:0", load.device());
         assertTrue(Double.isNaN(load.loadSeconds()));
-        assertThrows(IllegalStateException.class, () -> load.render(null, new int[0], ProgressListener.NONE));
+        assertThrows(IllegalStateException.class, () -> load.render(List.of(), ProgressListener.NONE));
         release.countDown();
         assertTrue(load.awaitLoaded(Duration.ofSeconds(10)));
         assertTrue(load.isLoaded());
@@ -62,7 +62,7 @@ class ModelLoadTest {
 
     private record Named(String modelId) implements ImageRenderer {
         @Override
-        public List<RenderedImage> render(GenerationRequest request, int[] indices, ProgressListener listener) {
+        public List<RenderedImage> render(List<ImageSpec> images, ProgressListener listener) {
             return List.of();
         }
 
