@@ -2,7 +2,7 @@ package io.latentfarm.common.validation;
 
 /**
  * What a deployment accepts. {@link #DEFAULTS}: sizes 64..1024 in multiples of 8, 1..150 steps,
- * guidance 0..30, at most 64 images a batch and 2000 characters a prompt.
+ * guidance 0..30, at most 1,000,000 images a batch and 2000 characters a prompt.
  *
  * @param minSize        smallest width or height in pixels
  * @param maxImages      most images in one batch (count or rows x cols)
@@ -11,7 +11,7 @@ package io.latentfarm.common.validation;
 public record Limits(int minSize, int maxWidth, int maxHeight, int maxSteps, double minGuidance,
                      double maxGuidance, int maxImages, int maxPromptChars) {
 
-    public static final Limits DEFAULTS = new Limits(64, 1024, 1024, 150, 0, 30, 64, 2000);
+    public static final Limits DEFAULTS = new Limits(64, 1024, 1024, 150, 0, 30, 1_000_000, 2000);
 
     public Limits {
         if (minSize < 8 || maxWidth < minSize || maxHeight < minSize || maxSteps < 1

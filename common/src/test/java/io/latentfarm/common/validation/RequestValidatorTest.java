@@ -12,7 +12,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
 class RequestValidatorTest {
-    private final RequestValidator validator = new RequestValidator();
+    // A deployment that allows 64 images a batch, so the count limits are easy to read.
+    private final RequestValidator validator = new RequestValidator(Limits.DEFAULTS.withMaxImages(64));
 
     private static RenderRequest.Builder valid() {
         return RenderRequest.builder().prompt("Craftsman, Moroccan Ghibli studio style").grid(4, 3).steps(15).seed(1024L);
@@ -116,6 +117,14 @@ class RequestValidatorTest {
         assertEquals(List.of(), violations(valid().count(12)));
         List<String> many = java.util.Collections.nCopies(65, "p");
         assertEquals(List.of("prompts: 65 images is more than 64"), violations(valid().grid(null, null).prompts(many)));
+    }
+
+    @Test
+    void theDefaultLimitAllowsAMillionImages() {
+        RequestValidator defaults = new RequestValidator();
+        assertEquals(List.of(), defaults.validate(valid().grid(null, null).count(1_000_000).build()));
+        assertEquals(List.of("count: 1000001 is outside 1..1000000"), defaults.validate(valid().grid(null, null)
+                .count(1_000_001).build()).stream().map(Violation::toString).toList());
     }
 
     @Test
