@@ -53,7 +53,9 @@ class CoordinatorBeans {
             @Value("${latentfarm.coordinator.create-topics:true}") boolean createTopics,
             @Value("${latentfarm.coordinator.max-attempts:3}") int maxAttempts,
             @Value("${latentfarm.coordinator.reissue-after:30m}") Duration reissueAfter,
-            @Value("${latentfarm.coordinator.max-images:64}") int maxImages,
+            @Value("${latentfarm.coordinator.max-images:1000000}") int maxImages,
+            @Value("${latentfarm.coordinator.window:64}") int window,
+            @Value("${latentfarm.coordinator.max-grid-images:64}") int maxGridImages,
             @Value("${latentfarm.coordinator.max-size:1024}") int maxSize,
             @Value("${latentfarm.coordinator.max-steps:150}") int maxSteps,
             @Value("${latentfarm.kafka.max-input-bytes:262144}") int maxInputBytes,
@@ -62,7 +64,8 @@ class CoordinatorBeans {
         Limits limits = Limits.DEFAULTS.withMaxImages(maxImages).withMaxSize(maxSize, maxSize).withMaxSteps(maxSteps);
         CoordinatorSettings settings = new CoordinatorSettings(bootstrap, ServiceConfig.topics(topicPrefix),
                 ServiceConfig.keys(keyPrefix), groupId, transactionalId, partitions, jobPartitions, createTopics,
-                maxAttempts, reissueAfter, limits, null, new RecordLimits(maxInputBytes, maxRecordBytes, excerptBytes));
+                maxAttempts, reissueAfter, limits, null, new RecordLimits(maxInputBytes, maxRecordBytes, excerptBytes),
+                window, maxGridImages, CoordinatorSettings.DEFAULT_MAX_LISTED_IMAGES);
         return new Coordinator(settings, store).start();
     }
 

@@ -29,12 +29,20 @@ import java.util.Objects;
  * @param kafka            extra client settings (security, timeouts) for every client
  * @param recordLimits     how large requests and results taken, and records written, may be; checked
  *                         against the producer's {@code max.request.size} on start
+ * @param window           most jobs a running batch has outstanding; more are released as results come in
+ * @param maxGridImages    most images a grid is composed of (it is held in memory); a batch asking for
+ *                         {@code rows x cols} beyond this gets its manifest without a grid
+ * @param maxListedImages  most images a completed event and {@code manifest.json} list one by one
+ *                         (larger batches: {@code manifest.jsonl} only)
  */
 public record CoordinatorSettings(String bootstrap, Topics topics, ObjectKeys keys, String groupId,
                                   String transactionalId, int partitions, int jobPartitions, boolean createTopics,
                                   int maxAttempts, Duration reissueAfter, Limits limits, Map<String, String> kafka,
-                                  RecordLimits recordLimits) {
+                                  RecordLimits recordLimits, int window, int maxGridImages, int maxListedImages) {
     public static final String DEFAULT_GROUP = "latentfarm-coordinator";
+    public static final int DEFAULT_WINDOW = 64;
+    public static final int DEFAULT_MAX_GRID_IMAGES = 64;
+    public static final int DEFAULT_MAX_LISTED_IMAGES = 1024;
 
     public CoordinatorSettings {
         Objects.requireNonNull(bootstrap, "bootstrap");
@@ -50,6 +58,19 @@ public record CoordinatorSettings(String bootstrap, Topics topics, ObjectKeys ke
         limits = limits == null ? Limits.DEFAULTS : limits;
         kafka = kafka == null ? Map.of() : Map.copyOf(kafka);
         recordLimits = recordLimits == null ? RecordLimits.DEFAULTS : recordLimits;
+        if (window < 1 || maxGridImages < 0 || maxListedImages < 0) {
+            throw new IllegalArgumentException("window must be at least 1, max-grid-images and max-listed-images at least 0");
+        }
+    }
+
+    /** With the default window, grid and listing limits. */
+    public CoordinatorSettings(String bootstrap, Topics topics, ObjectKeys keys, String groupId,
+                               String transactionalId, int partitions, int jobPartitions, boolean createTopics,
+                               int maxAttempts, Duration reissueAfter, Limits limits, Map<String, String> kafka,
+                               RecordLimits recordLimits) {
+        this(bootstrap, topics, keys, groupId, transactionalId, partitions, jobPartitions, createTopics, maxAttempts,
+                reissueAfter, limits, kafka, recordLimits, DEFAULT_WINDOW, DEFAULT_MAX_GRID_IMAGES,
+                DEFAULT_MAX_LISTED_IMAGES);
     }
 
     /** With the default record limits. */
@@ -60,49 +81,70 @@ public record CoordinatorSettings(String bootstrap, Topics topics, ObjectKeys ke
                 reissueAfter, limits, kafka, null);
     }
 
-    /** Defaults: 3 partitions, 12 job partitions, 3 attempts, re-issue after 30 minutes of silence. */
+    /**
+     * Defaults: 3 partitions, 12 job partitions, 3 attempts, re-issue after 30 minutes of silence, a
+     * window of {@value #DEFAULT_WINDOW} jobs per batch, grids of at most {@value #DEFAULT_MAX_GRID_IMAGES} images.
+     */
     public static CoordinatorSettings defaults(String bootstrap) {
         return new CoordinatorSettings(bootstrap, null, null, null, null, 3, 12, true, 3, null, null, null);
     }
 
     public CoordinatorSettings withTopics(Topics t) {
         return new CoordinatorSettings(bootstrap, t, keys, groupId, transactionalId, partitions, jobPartitions,
-                createTopics, maxAttempts, reissueAfter, limits, kafka, recordLimits);
+                createTopics, maxAttempts, reissueAfter, limits, kafka, recordLimits, window, maxGridImages,
+                maxListedImages);
     }
 
     public CoordinatorSettings withJobPartitions(int n) {
         return new CoordinatorSettings(bootstrap, topics, keys, groupId, transactionalId, partitions, n,
-                createTopics, maxAttempts, reissueAfter, limits, kafka, recordLimits);
+                createTopics, maxAttempts, reissueAfter, limits, kafka, recordLimits, window, maxGridImages,
+                maxListedImages);
     }
 
     public CoordinatorSettings withReissueAfter(Duration d) {
         return new CoordinatorSettings(bootstrap, topics, keys, groupId, transactionalId, partitions, jobPartitions,
-                createTopics, maxAttempts, d, limits, kafka, recordLimits);
+                createTopics, maxAttempts, d, limits, kafka, recordLimits, window, maxGridImages, maxListedImages);
     }
 
     public CoordinatorSettings withMaxAttempts(int n) {
         return new CoordinatorSettings(bootstrap, topics, keys, groupId, transactionalId, partitions, jobPartitions,
-                createTopics, n, reissueAfter, limits, kafka, recordLimits);
+                createTopics, n, reissueAfter, limits, kafka, recordLimits, window, maxGridImages, maxListedImages);
     }
 
     public CoordinatorSettings withTransactionalId(String id) {
         return new CoordinatorSettings(bootstrap, topics, keys, groupId, id, partitions, jobPartitions,
-                createTopics, maxAttempts, reissueAfter, limits, kafka, recordLimits);
+                createTopics, maxAttempts, reissueAfter, limits, kafka, recordLimits, window, maxGridImages,
+                maxListedImages);
     }
 
     public CoordinatorSettings withLimits(Limits l) {
         return new CoordinatorSettings(bootstrap, topics, keys, groupId, transactionalId, partitions, jobPartitions,
-                createTopics, maxAttempts, reissueAfter, l, kafka, recordLimits);
+                createTopics, maxAttempts, reissueAfter, l, kafka, recordLimits, window, maxGridImages, maxListedImages);
     }
 
     public CoordinatorSettings withRecordLimits(RecordLimits r) {
         return new CoordinatorSettings(bootstrap, topics, keys, groupId, transactionalId, partitions, jobPartitions,
-                createTopics, maxAttempts, reissueAfter, limits, kafka, r);
+                createTopics, maxAttempts, reissueAfter, limits, kafka, r, window, maxGridImages, maxListedImages);
     }
 
     public CoordinatorSettings withKafka(Map<String, String> k) {
         return new CoordinatorSettings(bootstrap, topics, keys, groupId, transactionalId, partitions, jobPartitions,
-                createTopics, maxAttempts, reissueAfter, limits, k, recordLimits);
+                createTopics, maxAttempts, reissueAfter, limits, k, recordLimits, window, maxGridImages, maxListedImages);
+    }
+
+    public CoordinatorSettings withWindow(int w) {
+        return new CoordinatorSettings(bootstrap, topics, keys, groupId, transactionalId, partitions, jobPartitions,
+                createTopics, maxAttempts, reissueAfter, limits, kafka, recordLimits, w, maxGridImages, maxListedImages);
+    }
+
+    public CoordinatorSettings withMaxGridImages(int n) {
+        return new CoordinatorSettings(bootstrap, topics, keys, groupId, transactionalId, partitions, jobPartitions,
+                createTopics, maxAttempts, reissueAfter, limits, kafka, recordLimits, window, n, maxListedImages);
+    }
+
+    /** The rules of the batch lifecycle these settings make. */
+    BatchMachine.Rules rules() {
+        return new BatchMachine.Rules(window, maxAttempts, reissueAfter.toMillis(), maxListedImages);
     }
 
     private static String hostName() {

@@ -103,7 +103,7 @@ class WorkerBeans {
                         @Nullable @Value("${latentfarm.worker.group-instance-id:}") String groupInstanceId,
                         @Value("${latentfarm.worker.session-timeout:10s}") Duration sessionTimeout,
                         @Nullable @Value("${latentfarm.s3.key-prefix:}") String keyPrefix,
-                        @Value("${latentfarm.coordinator.max-images:64}") int maxImages,
+                        @Value("${latentfarm.coordinator.max-images:1000000}") int maxImages,
                         @Value("${latentfarm.coordinator.max-size:1024}") int maxSize,
                         @Value("${latentfarm.coordinator.max-steps:150}") int maxSteps,
                         @Value("${latentfarm.kafka.max-input-bytes:262144}") int maxInputBytes,
