@@ -1,5 +1,6 @@
 package io.latentfarm.coordinator;
 
+import com.fasterxml.jackson.annotation.JsonCreator;
 import com.fasterxml.jackson.annotation.JsonIgnore;
 import com.fasterxml.jackson.annotation.JsonProperty;
 import com.fasterxml.jackson.annotation.JsonPropertyOrder;
@@ -83,6 +84,25 @@ public record BatchSummary(int schemaVersion, String batchId, Status status, int
             throw new IllegalArgumentException("batch " + batchId + " summary is inconsistent: " + done + " done, "
                     + inFlight.size() + " in flight, " + cursor.index() + " released of " + total);
         }
+    }
+
+    /** From JSON: summaries written before priorities and retry counts existed have neither (0). */
+    @JsonCreator
+    static BatchSummary fromJson(@JsonProperty("schemaVersion") int schemaVersion,
+                                 @JsonProperty("batchId") String batchId, @JsonProperty("status") Status status,
+                                 @JsonProperty("priority") Integer priority, @JsonProperty("total") int total,
+                                 @JsonProperty("done") int done, @JsonProperty("cursor") SourceCursor cursor,
+                                 @JsonProperty("inFlight") List<InFlight> inFlight,
+                                 @JsonProperty("retried") Integer retried, @JsonProperty("acceptedAt") long acceptedAt,
+                                 @JsonProperty("lastProgressAt") long lastProgressAt,
+                                 @JsonProperty("completedAt") Long completedAt, @JsonProperty("reason") String reason,
+                                 @JsonProperty("warnings") List<String> warnings, @JsonProperty("bucket") String bucket,
+                                 @JsonProperty("gridKey") String gridKey, @JsonProperty("manifestKey") String manifestKey,
+                                 @JsonProperty("manifestLinesKey") String manifestLinesKey,
+                                 @JsonProperty("request") RenderRequest request) {
+        return new BatchSummary(schemaVersion, batchId, status, priority == null ? 0 : priority, total, done, cursor,
+                inFlight, retried == null ? 0 : retried, acceptedAt, lastProgressAt, completedAt, reason, warnings,
+                bucket, gridKey, manifestKey, manifestLinesKey, request);
     }
 
     /** A batch just accepted: nothing released yet. */
