@@ -40,8 +40,8 @@ final class FakeWorker implements AutoCloseable {
     private final Thread thread;
     final List<RenderJob> seen = new CopyOnWriteArrayList<>();
     volatile boolean paused;
-    /** False: results only, no PNG uploaded (for batches whose images nobody reads: no grid). */
-    volatile boolean upload = true;
+    /** Jobs whose PNG is uploaded; the others get a result only (batches whose images nobody reads: no grid). */
+    volatile Predicate<RenderJob> uploadWhen = j -> true;
 
     FakeWorker(String bootstrap, Topics topics, ObjectStore store, Predicate<RenderJob> failWhen,
                Predicate<RenderJob> dropWhen) {
@@ -107,7 +107,7 @@ final class FakeWorker implements AutoCloseable {
                 result = result.asPermanent(); // as a worker reports a job no retry can change
             }
         } else {
-            if (upload) {
+            if (uploadWhen.test(job)) {
                 store.put(job.objectKey(), Png.encode(imageFor(job.index(), job.width(), job.height())), "image/png");
             }
             result = RenderResult.rendered(job, "fake", "fake-model", new RenderResult.Timings(0, 1, 1, 1, 3),
