@@ -8,6 +8,7 @@ import io.latentfarm.common.message.RenderJob;
 import io.latentfarm.common.message.RenderRequest;
 import io.latentfarm.common.message.RenderResult;
 import io.latentfarm.common.storage.ObjectStore;
+import io.latentfarm.common.validation.Limits;
 import io.latentfarm.common.validation.Violation;
 import io.latentfarm.coordinator.BatchClient;
 import io.latentfarm.coordinator.Coordinator;
@@ -472,7 +473,7 @@ class BadInputCorpusTest {
     private void run(EmbeddedKafka kafka, ObjectStore store) throws Exception {
         CoordinatorSettings d = CoordinatorSettings.defaults(kafka.bootstrapServers());
         CoordinatorSettings cs = new CoordinatorSettings(d.bootstrap(), topics, d.keys(), "coordinators-corpus",
-                "coordinator-corpus", 3, 2, true, 3, null, null, null);
+                "coordinator-corpus", 3, 2, true, 3, null, Limits.DEFAULTS.withMaxImages(64), null); // the corpus's limit
         WorkerSettings ws = new WorkerSettings(kafka.bootstrapServers(), topics, "workers-corpus", "w-corpus", 1,
                 Duration.ofSeconds(1), Duration.ofSeconds(5), Duration.ofMillis(500), null);
         try (Coordinator coordinator = new Coordinator(cs, store).start();

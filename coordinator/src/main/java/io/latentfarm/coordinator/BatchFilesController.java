@@ -68,7 +68,10 @@ class BatchFilesController {
                 .orElseGet(() -> notFound("no batch " + id));
     }
 
-    /** Every image that is in, and the grid and manifest when there are, as {@code {id}/0000.png ...}. */
+    /**
+     * Every image that is in, and the grid and manifest when there are, as {@code {id}/0000.png ...};
+     * {@code manifest.jsonl} too for a batch too large for {@code manifest.json} to list its images.
+     */
     @Get("/{id}/all.zip")
     HttpResponse<?> zip(@PathVariable String id) throws IOException {
         Optional<BatchSummary> found = state(id);
@@ -92,8 +95,8 @@ class BatchFilesController {
                 if (s.manifestKey() != null) {
                     copy(zip, id + "/manifest.json", s.manifestKey());
                 }
-                if (s.manifestLinesKey() != null) {
-                    copy(zip, id + "/manifest.jsonl", s.manifestLinesKey());
+                if (s.manifestLinesKey() != null && s.total() > coordinator.settings().maxListedImages()) {
+                    copy(zip, id + "/manifest.jsonl", s.manifestLinesKey()); // manifest.json does not list them
                 }
             } catch (IOException | RuntimeException e) {
                 LOG.info("zip of batch {} not finished: {}", id, e.toString()); // the browser went away
