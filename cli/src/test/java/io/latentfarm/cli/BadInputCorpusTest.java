@@ -401,8 +401,9 @@ class BadInputCorpusTest {
         job("job-slice-out-of-range", "j-ghost/0000", json(with(with(good, "sliceIndex", 3), "batchSize", 2)),
                 Outcome.DEAD_LETTERED, "sliceIndex 3 is outside 0..1");
         job("job-prompt-missing", "j-ghost/0000", json(with(good, "prompt", null)), Outcome.DEAD_LETTERED, "prompt");
-        job("job-total-100", "j-ghost/0000", json(with(good, "total", 100)), Outcome.DEAD_LETTERED,
-                "total: 100 is outside 1..64");
+        job("job-total-huge", "j-ghost/0000", json(with(with(good, "total", 1_000_001), "objectKey",
+                "batches/j-ghost/images/0000000.png")), Outcome.DEAD_LETTERED,
+                "total: 1000001 is outside 1..1000000");
         job("job-seed-negative", "j-ghost/0000", json(with(good, "seed", -1)), Outcome.DEAD_LETTERED,
                 "seed: -1 is outside");
         job("job-model-blank", "j-ghost/0000", json(with(good, "model", " ")), Outcome.DEAD_LETTERED,

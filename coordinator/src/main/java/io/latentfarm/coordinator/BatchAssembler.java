@@ -80,14 +80,12 @@ final class BatchAssembler implements AutoCloseable {
         try {
             records = Files.createTempFile("latentfarm-" + s.batchId() + "-", ".records");
             lines = Files.createTempFile("latentfarm-" + s.batchId() + "-", ".jsonl");
-            long[] at = new long[s.total()];
-            Arrays.fill(at, -1);
-            try (RandomAccessFile file = new RandomAccessFile(records.toFile(), "rw")) {
-                readRecords(s, file, at);
+            try (Spool spool = new Spool(records, s.total())) {
+                readRecords(s, spool);
                 for (ImageRecord r : pending) {
-                    put(file, at, r.index(), Json.toBytes(r));
+                    spool.put(r.index(), Json.toBytes(r));
                 }
-                return writeAll(s, source, file, at, lines, now);
+                return writeAll(s, source, spool, lines, now);
             }
         } catch (IOException e) {
             throw new UncheckedIOException("assembling batch " + s.batchId() + ": " + e.getMessage(), e);
@@ -97,8 +95,8 @@ final class BatchAssembler implements AutoCloseable {
         }
     }
 
-    private Assembled writeAll(BatchSummary s, ImageSource source, RandomAccessFile file, long[] at, Path lines,
-                               long now) throws IOException {
+    private Assembled writeAll(BatchSummary s, ImageSource source, Spool spool, Path lines, long now)
+            throws IOException {
         RenderRequest request = s.request();
         int maxListed = settings.maxListedImages();
         boolean grid = request.rows() != null && request.cols() != null && s.total() <= settings.maxGridImages();
@@ -114,7 +112,7 @@ final class BatchAssembler implements AutoCloseable {
                 ImageSource.Read read = source.read(cursor);
                 cursor = read.next();
                 RenderJob job = read.job();
-                ImageRecord record = record(s, file, at, i);
+                ImageRecord record = spool.get(s.batchId(), i);
                 Manifest.Image image = Manifest.image(job, record);
                 out.write(Json.toBytes(image));
                 out.write('\n');
@@ -154,30 +152,60 @@ final class BatchAssembler implements AutoCloseable {
         return new Assembled(gridKey, manifestKey, linesKey, imageKeys);
     }
 
-    private static ImageRecord record(BatchSummary s, RandomAccessFile file, long[] at, int i) throws IOException {
-        if (at[i] < 0) {
-            throw new IllegalStateException("batch " + s.batchId() + ": image " + i
-                    + " is counted in but its record is not on the batch-images topic");
-        }
-        byte[] bytes = new byte[(int) (at[i] & ((1L << LENGTH_BITS) - 1))];
-        file.seek(at[i] >>> LENGTH_BITS);
-        file.readFully(bytes);
-        return Json.fromBytes(bytes, ImageRecord.class);
-    }
+    /**
+     * Image records spooled to a file as they come, one {@code long} per image locating its record
+     * (offset and length); read back by index once all are written.
+     */
+    private static final class Spool implements AutoCloseable {
+        private final Path path;
+        private final long[] at;
+        private final OutputStream out;
+        private long size;
+        private RandomAccessFile in;
 
-    /** Appends a record and points image {@code index} at it (offset and length in one long). */
-    private static void put(RandomAccessFile file, long[] at, int index, byte[] bytes) throws IOException {
-        if (index < 0 || index >= at.length || bytes.length >= 1 << LENGTH_BITS) {
-            return;
+        Spool(Path path, int total) throws IOException {
+            this.path = path;
+            this.at = new long[total];
+            Arrays.fill(at, -1);
+            this.out = new BufferedOutputStream(Files.newOutputStream(path), 1 << 16);
         }
-        long offset = file.length();
-        file.seek(offset);
-        file.write(bytes);
-        at[index] = offset << LENGTH_BITS | bytes.length;
+
+        /** Image {@code index}'s record (a later one for the same image wins). */
+        void put(int index, byte[] bytes) throws IOException {
+            if (index < 0 || index >= at.length || bytes.length >= 1 << LENGTH_BITS) {
+                return; // not an image of this batch
+            }
+            out.write(bytes);
+            at[index] = size << LENGTH_BITS | bytes.length;
+            size += bytes.length;
+        }
+
+        ImageRecord get(String batchId, int index) throws IOException {
+            if (at[index] < 0) {
+                throw new IllegalStateException("batch " + batchId + ": image " + index
+                        + " is counted in but its record is not on the batch-images topic");
+            }
+            if (in == null) {
+                out.flush();
+                in = new RandomAccessFile(path.toFile(), "r");
+            }
+            byte[] bytes = new byte[(int) (at[index] & ((1L << LENGTH_BITS) - 1))];
+            in.seek(at[index] >>> LENGTH_BITS);
+            in.readFully(bytes);
+            return Json.fromBytes(bytes, ImageRecord.class);
+        }
+
+        @Override
+        public void close() throws IOException {
+            out.close();
+            if (in != null) {
+                in.close();
+            }
+        }
     }
 
     /** The batch's committed image records, from its partition of the batch-images topic. */
-    private void readRecords(BatchSummary s, RandomAccessFile file, long[] at) throws IOException {
+    private void readRecords(BatchSummary s, Spool spool) throws IOException {
         TopicPartition tp = new TopicPartition(settings.topics().batchImages(), Partitions.of(s.batchId(), partitions));
         KafkaConsumer<String, byte[]> c = consumer();
         c.assign(List.of(tp));
@@ -195,13 +223,19 @@ final class BatchAssembler implements AutoCloseable {
                         + READ_TIMEOUT);
             }
             for (ConsumerRecord<String, byte[]> r : c.poll(Duration.ofMillis(200))) {
+                // keys are job ids, batchId/index: a batch id has no '/', so the prefix is this batch's
                 if (r.value() != null && r.key() != null && r.key().startsWith(prefix)) {
-                    ImageRecord record = Json.fromBytes(r.value(), ImageRecord.class);
-                    if (record.batchId().equals(s.batchId())) {
-                        put(file, at, record.index(), r.value());
-                    }
+                    spool.put(indexOf(r.key(), prefix.length()), r.value());
                 }
             }
+        }
+    }
+
+    private static int indexOf(String jobId, int from) {
+        try {
+            return Integer.parseInt(jobId, from, jobId.length(), 10);
+        } catch (NumberFormatException e) {
+            return -1;
         }
     }
 

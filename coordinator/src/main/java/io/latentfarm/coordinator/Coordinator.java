@@ -3,9 +3,6 @@ package io.latentfarm.coordinator;
 import io.latentfarm.common.BatchIds;
 import io.latentfarm.common.Excerpt;
 import io.latentfarm.common.Topics;
-import io.latentfarm.common.image.Grid;
-import io.latentfarm.common.image.Png;
-import io.latentfarm.common.image.RgbImage;
 import io.latentfarm.common.message.BatchEvent;
 import io.latentfarm.common.message.CancelRequest;
 import io.latentfarm.common.message.DeadLetters;
@@ -15,7 +12,6 @@ import io.latentfarm.common.message.RecordLimits;
 import io.latentfarm.common.message.RenderJob;
 import io.latentfarm.common.message.RenderRequest;
 import io.latentfarm.common.message.RenderResult;
-import io.latentfarm.common.storage.ObjectKeys;
 import io.latentfarm.common.storage.ObjectNotFoundException;
 import io.latentfarm.common.storage.ObjectStore;
 import io.latentfarm.common.validation.RequestValidator;
@@ -83,7 +79,7 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * handed to {@link BatchMachine} (the batch lifecycle as plain functions); what it returns (events,
  * jobs, dead letters, one {@link ImageRecord} per image in, on the batch-images topic, and the new
  * {@link BatchSummary} of each batch touched, on the compacted state topic) and the consumed
- * offets ({@code sendOffsetsToTransaction}) commit together, or none of it does. In-memory state
+ * offsets ({@code sendOffsetsToTransaction}) commit together, or none of it does. In-memory state
  * changes only after the commit. A coordinator that starts (or is assigned partitions) rebuilds
  * the summaries of its partitions by reading the state topic's same partitions with
  * {@code read_committed}: one small record per batch, whatever its size, matching the committed
@@ -126,7 +122,6 @@ public class Coordinator implements AutoCloseable {
 
     private final CoordinatorSettings settings;
     private final Topics topics;
-    private final ObjectKeys keys;
     private final ObjectStore store;
     private final RequestValidator validator;
     private final BatchMachine.Rules rules;
@@ -168,7 +163,6 @@ public class Coordinator implements AutoCloseable {
     public Coordinator(CoordinatorSettings settings, ObjectStore store, ImageSources imageSources) {
         this.settings = Objects.requireNonNull(settings, "settings");
         this.topics = settings.topics();
-        this.keys = settings.keys();
         this.store = Objects.requireNonNull(store, "store");
         this.validator = new RequestValidator(settings.limits());
         this.rules = settings.rules();

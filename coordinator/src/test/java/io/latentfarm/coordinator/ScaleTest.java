@@ -3,7 +3,6 @@ package io.latentfarm.coordinator;
 import io.latentfarm.common.Topics;
 import io.latentfarm.common.message.BatchEvent;
 import io.latentfarm.common.message.Json;
-import io.latentfarm.common.message.RenderJob;
 import io.latentfarm.common.message.RenderRequest;
 import io.latentfarm.common.storage.ObjectStore;
 import io.latentfarm.embedded.EmbeddedKafka;
