@@ -35,7 +35,8 @@ final class BatchMachine {
     record Rules(int window, int maxAttempts, long reissueAfterMs, int maxListedImages) {
         Rules {
             if (window < 1 || maxAttempts < 1 || reissueAfterMs < 1 || maxListedImages < 0) {
-                throw new IllegalArgumentException("window, maxAttempts and reissueAfterMs must be at least 1");
+                throw new IllegalArgumentException(
+                        "window, maxAttempts and reissueAfterMs must be at least 1, maxListedImages at least 0");
             }
         }
     }

@@ -59,7 +59,8 @@ public record CoordinatorSettings(String bootstrap, Topics topics, ObjectKeys ke
         kafka = kafka == null ? Map.of() : Map.copyOf(kafka);
         recordLimits = recordLimits == null ? RecordLimits.DEFAULTS : recordLimits;
         if (window < 1 || maxGridImages < 0 || maxListedImages < 0) {
-            throw new IllegalArgumentException("window must be at least 1, max-grid-images and max-listed-images at least 0");
+            throw new IllegalArgumentException(
+                    "window must be at least 1, max-grid-images and max-listed-images at least 0");
         }
     }
 

@@ -18,9 +18,9 @@ import java.util.Map;
 import java.util.Set;
 
 /**
- * Reads partitions of the compacted state topic (one summary per batch, whatever its size) from the beginning to their last committed offset
- * ({@code read_committed}: the end is the last stable offset, so aborted writes never count), the
- * last value of each key winning.
+ * Reads partitions of the compacted state topic (one summary per batch, whatever its size) from
+ * the beginning to their last committed offset ({@code read_committed}: the end is the last stable
+ * offset, so aborted writes never count), the last value of each key winning.
  */
 final class StateReader {
     private static final Logger LOG = LoggerFactory.getLogger(StateReader.class);
