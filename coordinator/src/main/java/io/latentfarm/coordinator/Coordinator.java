@@ -216,7 +216,11 @@ public class Coordinator implements AutoCloseable {
     }
 
     private Map<String, Object> producerConfig() {
-        Map<String, Object> c = new HashMap<>(settings.kafka());
+        Map<String, Object> c = new HashMap<>();
+        // A completion writes a batch's manifest inside its transaction: for a 1,000,000-image
+        // batch that is longer than Kafka's default 60 s (the broker allows up to 15 min).
+        c.put(ProducerConfig.TRANSACTION_TIMEOUT_CONFIG, 300_000);
+        c.putAll(settings.kafka());
         c.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, settings.bootstrap());
         c.put(ProducerConfig.TRANSACTIONAL_ID_CONFIG, settings.transactionalId());
         c.put(ProducerConfig.CLIENT_ID_CONFIG, settings.transactionalId());
