@@ -43,6 +43,8 @@ public record CoordinatorSettings(String bootstrap, Topics topics, ObjectKeys ke
     public static final int DEFAULT_WINDOW = 64;
     public static final int DEFAULT_MAX_GRID_IMAGES = 64;
     public static final int DEFAULT_MAX_LISTED_IMAGES = 1024;
+    /** Bytes of one image in flight in a batch summary's JSON, at most (a 64-character batch id). */
+    static final int IN_FLIGHT_BYTES = 256;
 
     public CoordinatorSettings {
         Objects.requireNonNull(bootstrap, "bootstrap");
@@ -61,6 +63,14 @@ public record CoordinatorSettings(String bootstrap, Topics topics, ObjectKeys ke
         if (window < 1 || maxGridImages < 0 || maxListedImages < 0) {
             throw new IllegalArgumentException(
                     "window must be at least 1, max-grid-images and max-listed-images at least 0");
+        }
+        // A batch's summary holds its request and one entry per image in flight; it must stay a record.
+        int maxWindow = (recordLimits.maxRecordBytes() - recordLimits.maxInputBytes()) / IN_FLIGHT_BYTES;
+        if (window > maxWindow) {
+            throw new IllegalArgumentException("window " + window + " is more than " + maxWindow
+                    + ", the images in flight a batch summary holds within max-record-bytes "
+                    + recordLimits.maxRecordBytes() + " beside a request of max-input-bytes "
+                    + recordLimits.maxInputBytes());
         }
     }
 

@@ -194,6 +194,19 @@ class BatchMachineTest {
         assertEquals(s, Json.fromBytes(json, BatchSummary.class));
     }
 
+    /** An image in flight takes at most what the settings' window limit allows for, with the longest ids. */
+    @Test
+    void anImageInFlightFitsItsShareOfTheSummary() {
+        String id = "b".repeat(64);
+        BatchSummary.InFlight f = new BatchSummary.InFlight(new SourceCursor(999_999, 999_999_999L,
+                99_999_999_999L, 999_999), KEYS.image(id, 999_999, 1_000_000), 3, 1_764_412_345_678L);
+        assertTrue(Json.toBytes(f).length + 1 <= CoordinatorSettings.IN_FLIGHT_BYTES, Json.toJson(f));
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> CoordinatorSettings.defaults("x:1").withWindow(1025));
+        assertEquals("window 1025 is more than 1024, the images in flight a batch summary holds within "
+                + "max-record-bytes 524288 beside a request of max-input-bytes 262144", e.getMessage());
+    }
+
     @Test
     void aSummaryOfAFinishedBatchWrittenBeforeCursorsStillDecodes() {
         String old = """
