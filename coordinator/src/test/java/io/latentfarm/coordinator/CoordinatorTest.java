@@ -128,6 +128,34 @@ class CoordinatorTest {
         }
     }
 
+    /**
+     * A grid is composed only for rows x cols within max-grid-images: beyond it, and without rows x
+     * cols, the batch gets its manifests and no grid; image keys are still listed (small batches).
+     */
+    @Test
+    void noGridBeyondMaxGridImagesOrWithoutRowsAndCols() throws Exception {
+        String prefix = "t10.";
+        Topics topics = new Topics(prefix);
+        try (Coordinator coordinator = new Coordinator(withGroup(settings(prefix), prefix).withMaxGridImages(4), store)
+                .start();
+             FakeWorker worker = new FakeWorker(kafka.bootstrapServers(), topics, store, j -> false, j -> false);
+             BatchClient client = new BatchClient(kafka.bootstrapServers(), topics)) {
+            client.submit(request("b-wide").toBuilder().grid(2, 3).build());
+            client.submit(request("b-count").toBuilder().grid(null, null).count(3).build());
+            for (String id : List.of("b-wide", "b-count")) {
+                BatchEvent done = awaitFinal(client, id, new ArrayList<>());
+                assertEquals(BatchEvent.Type.COMPLETED, done.type(), done.toString());
+                assertEquals(null, done.gridKey(), id);
+                assertFalse(store.exists(new io.latentfarm.common.storage.ObjectKeys("").grid(id)), id);
+                JsonNode manifest = Json.newMapper().readTree(store.get(done.manifestKey()));
+                assertTrue(manifest.path("grid").isMissingNode(), manifest.toString());
+                assertEquals(done.imageKeys().size(), manifest.path("images").size());
+                assertEquals(done.imageKeys().size(), new String(store.get(manifest.path("lines").asText()),
+                        StandardCharsets.UTF_8).lines().count());
+            }
+        }
+    }
+
     @Test
     void rejectsBadAndUndecodableRequestsAndGoesOn() throws Exception {
         String prefix = "t2.";
