@@ -5,8 +5,8 @@ import io.latentfarm.common.storage.ObjectKeys;
 
 /**
  * Opens the {@link ImageSource} of an accepted request (batch id and seed filled in). The one place
- * that decides where a request's images come from: inline prompts today; a request naming a prompt
- * file gets a source that streams it.
+ * that decides where a request's images come from; {@link #inline} reads the request's own prompts.
+ * A source for prompt files streamed from the object store plugs in here as another implementation.
  */
 @FunctionalInterface
 public interface ImageSources {
