@@ -64,13 +64,13 @@ public record CoordinatorSettings(String bootstrap, Topics topics, ObjectKeys ke
             throw new IllegalArgumentException(
                     "window must be at least 1, max-grid-images and max-listed-images at least 0");
         }
-        // A batch's summary holds its request and one entry per image in flight; it must stay a record.
-        int maxWindow = (recordLimits.maxRecordBytes() - recordLimits.maxInputBytes()) / IN_FLIGHT_BYTES;
+        // A batch's summary lists every image in flight beside its request: they get at most half
+        // a record (a request so large that the rest does not fit is refused as a poison record).
+        int maxWindow = recordLimits.maxRecordBytes() / 2 / IN_FLIGHT_BYTES;
         if (window > maxWindow) {
             throw new IllegalArgumentException("window " + window + " is more than " + maxWindow
-                    + ", the images in flight a batch summary holds within max-record-bytes "
-                    + recordLimits.maxRecordBytes() + " beside a request of max-input-bytes "
-                    + recordLimits.maxInputBytes());
+                    + ": a batch summary lists every image in flight, in at most half of max-record-bytes "
+                    + recordLimits.maxRecordBytes());
         }
     }
 

@@ -203,8 +203,8 @@ class BatchMachineTest {
         assertTrue(Json.toBytes(f).length + 1 <= CoordinatorSettings.IN_FLIGHT_BYTES, Json.toJson(f));
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
                 () -> CoordinatorSettings.defaults("x:1").withWindow(1025));
-        assertEquals("window 1025 is more than 1024, the images in flight a batch summary holds within "
-                + "max-record-bytes 524288 beside a request of max-input-bytes 262144", e.getMessage());
+        assertEquals("window 1025 is more than 1024: a batch summary lists every image in flight, in at most "
+                + "half of max-record-bytes 524288", e.getMessage());
     }
 
     @Test

@@ -363,7 +363,9 @@ class CoordinatorTest {
     void aRecordThatFailsItsTransactionIsDeadLetteredAloneAndTheRestCommit() throws Exception {
         String prefix = "t7.";
         Topics topics = new Topics(prefix);
-        CoordinatorSettings s = withGroup(settings(prefix), prefix).withRecordLimits(new RecordLimits(4096, 4096, 256));
+        // records of 4 KiB: a batch summary has room for a window of 8 images in flight
+        CoordinatorSettings s = withGroup(settings(prefix), prefix).withWindow(8)
+                .withRecordLimits(new RecordLimits(4096, 4096, 256));
         try (Coordinator coordinator = new Coordinator(s, store).start();
              FakeWorker worker = new FakeWorker(kafka.bootstrapServers(), topics, store, j -> false, j -> false);
              BatchClient client = new BatchClient(kafka.bootstrapServers(), topics)) {
