@@ -206,7 +206,7 @@ function renderThumbs(base, page) {
   thumbs.replaceChildren();
   for (const im of page.images) {
     const src = base + '/images/' + im.index + '.png';
-    const picture = im.workerId
+    const picture = im.key
       ? el('a', { href: src, target: '_blank' }, el('img', { src, loading: 'lazy', alt: 'image ' + im.index }))
       : el('div', { class: 'pending', text: 'rendering\u2026' });
     const t = im.timings;

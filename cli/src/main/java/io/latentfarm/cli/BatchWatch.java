@@ -62,10 +62,16 @@ final class BatchWatch {
         switch (e.type()) {
             case COMPLETED -> {
                 out.println("completed: batch " + batchId);
-                out.println("  grid:     s3://" + e.bucket() + "/" + e.gridKey());
+                if (e.gridKey() != null) { // none for a batch without rows x cols, or too large for one
+                    out.println("  grid:     s3://" + e.bucket() + "/" + e.gridKey());
+                }
                 out.println("  manifest: s3://" + e.bucket() + "/" + e.manifestKey());
-                out.println("  images:   s3://" + e.bucket() + "/" + e.imageKeys().get(0)
-                        + (e.imageKeys().size() > 1 ? " ... (" + e.imageKeys().size() + ")" : ""));
+                if (e.imageKeys() != null) { // not listed for large batches: manifest.jsonl has them
+                    out.println("  images:   s3://" + e.bucket() + "/" + e.imageKeys().get(0)
+                            + (e.imageKeys().size() > 1 ? " ... (" + e.imageKeys().size() + ")" : ""));
+                } else {
+                    out.println("  images:   " + e.total() + ", listed in manifest.jsonl");
+                }
                 if (e.warnings() != null) {
                     e.warnings().forEach(w -> out.println("warning: " + w));
                 }

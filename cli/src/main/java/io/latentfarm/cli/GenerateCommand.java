@@ -62,7 +62,7 @@ public final class GenerateCommand implements Callable<Integer> {
      * cluster's (any size from 8 pixels, up to 1000 steps).
      */
     static final Limits LIMITS = Limits.DEFAULTS.withMinSize(8).withMaxSize(8192, 8192).withMaxSteps(1000)
-            .withGuidanceRange(0, 100).withMaxGridImages(Limits.DEFAULTS.maxImages());
+            .withGuidanceRange(0, 100);
 
     @Override
     public Integer call() throws IOException {

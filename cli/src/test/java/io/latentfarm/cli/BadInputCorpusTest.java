@@ -8,6 +8,7 @@ import io.latentfarm.common.message.RenderJob;
 import io.latentfarm.common.message.RenderRequest;
 import io.latentfarm.common.message.RenderResult;
 import io.latentfarm.client.storage.ObjectStore;
+import io.latentfarm.common.validation.Limits;
 import io.latentfarm.common.validation.Violation;
 import io.latentfarm.client.BatchClient;
 import io.latentfarm.coordinator.Coordinator;
@@ -396,8 +397,9 @@ class BadInputCorpusTest {
         job("job-slice-out-of-range", "j-ghost/0000", json(with(with(good, "sliceIndex", 3), "batchSize", 2)),
                 Outcome.DEAD_LETTERED, "sliceIndex 3 is outside 0..1");
         job("job-prompt-missing", "j-ghost/0000", json(with(good, "prompt", null)), Outcome.DEAD_LETTERED, "prompt");
-        job("job-total-2000000", "j-ghost/0000", json(with(good, "total", 2_000_000)), Outcome.DEAD_LETTERED,
-                "total: 2000000 is outside 1..1000000");
+        job("job-total-huge", "j-ghost/0000", json(with(with(good, "total", 1_000_001), "objectKey",
+                "batches/j-ghost/images/0000000.png")), Outcome.DEAD_LETTERED,
+                "total: 1000001 is outside 1..1000000");
         job("job-seed-negative", "j-ghost/0000", json(with(good, "seed", -1)), Outcome.DEAD_LETTERED,
                 "seed: -1 is outside");
         job("job-model-blank", "j-ghost/0000", json(with(good, "model", " ")), Outcome.DEAD_LETTERED,
@@ -467,7 +469,8 @@ class BadInputCorpusTest {
 
     private void run(EmbeddedKafka kafka, ObjectStore store) throws Exception {
         CoordinatorSettings cs = EndToEndTest.coordinatorSettings(kafka.bootstrapServers(), topics,
-                "coordinators-corpus", "coordinator-corpus", 2);
+                "coordinators-corpus", "coordinator-corpus", 2)
+                .toBuilder().limits(Limits.DEFAULTS.withMaxImages(64)).build(); // the corpus's limit
         WorkerSettings ws = EndToEndTest.workerSettings(kafka.bootstrapServers(), topics, "workers-corpus", "w-corpus")
                 .toBuilder().progressInterval(Duration.ofSeconds(1)).shutdownGrace(Duration.ofSeconds(5))
                 .retryBackoff(Duration.ofMillis(500)).build();

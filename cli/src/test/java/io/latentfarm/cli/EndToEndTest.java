@@ -84,7 +84,8 @@ class EndToEndTest {
                                                    String transactionalId, int jobPartitions) {
         return CoordinatorSettings.builder().bootstrap(bootstrap).topics(topics).groupId(groupId)
                 .transactionalId(transactionalId).partitions(3).jobPartitions(jobPartitions).createTopics(true)
-                .maxAttempts(3).reissueAfter(Duration.ofMinutes(30)).build();
+                .maxAttempts(3).reissueAfter(Duration.ofMinutes(30)).window(64).maxGridImages(64)
+                .maxListedImages(1024).build();
     }
 
     static WorkerSettings workerSettings(String prefix, String id) {

@@ -13,9 +13,9 @@ import java.util.regex.Pattern;
 public record Topics(String prefix) {
     public static final String DEFAULT_PREFIX = "latentfarm.";
 
-    // Kafka's legal topic characters; the longest name ("jobs.dlq") must stay within 249.
+    // Kafka's legal topic characters; the longest name ("batch-images") must stay within 249.
     private static final Pattern LEGAL = Pattern.compile("[A-Za-z0-9._-]*");
-    private static final int MAX_PREFIX = 249 - "requests".length();
+    private static final int MAX_PREFIX = 249 - "batch-images".length();
 
     public Topics {
         Objects.requireNonNull(prefix, "prefix");
@@ -56,11 +56,22 @@ public record Topics(String prefix) {
     }
 
     /**
-     * The coordinator's batch state, keyed by batch id: a compacted topic written in the same
+     * The coordinator's batch summaries, keyed by batch id (status, counts, release cursor, the
+     * images in flight; never a list of all images): a compacted topic written in the same
      * transactions as its events and jobs, from which a restarted coordinator rebuilds.
      */
     public String batchState() {
         return prefix + "batches";
+    }
+
+    /**
+     * One record per image a batch has in (what its worker reported), keyed {@code batchId/index}
+     * ({@link io.latentfarm.common.message.RenderJob#jobId}): a compacted topic, co-partitioned with
+     * the batch state, written once per image in the transaction that counts it, and read back
+     * when the batch's manifest is written.
+     */
+    public String batchImages() {
+        return prefix + "batch-images";
     }
 
     /**
@@ -74,6 +85,6 @@ public record Topics(String prefix) {
 
     /** Every topic this project uses. */
     public List<String> all() {
-        return List.of(requests(), jobs(), results(), events(), jobsDlq(), batchState(), cancels());
+        return List.of(requests(), jobs(), results(), events(), jobsDlq(), batchState(), batchImages(), cancels());
     }
 }

@@ -17,12 +17,14 @@ class TopicsTest {
         assertEquals("latentfarm.events", t.events());
         assertEquals("latentfarm.jobs.dlq", t.jobsDlq());
         assertEquals("latentfarm.cancels", t.cancels());
-        assertEquals(7, t.all().size());
+        assertEquals("latentfarm.batch-images", t.batchImages());
+        assertEquals(8, t.all().size());
     }
 
     @Test
     void prefixIsConfigurable() {
-        assertEquals(List.of("requests", "jobs", "results", "events", "jobs.dlq", "batches", "cancels"),
+        assertEquals(List.of("requests", "jobs", "results", "events", "jobs.dlq", "batches", "batch-images",
+                        "cancels"),
                 new Topics("").all());
         assertEquals("staging-lf.jobs", new Topics("staging-lf.").jobs());
     }
@@ -31,7 +33,7 @@ class TopicsTest {
     void illegalPrefixesAreRefused() {
         assertThrows(IllegalArgumentException.class, () -> new Topics("has space."));
         assertThrows(IllegalArgumentException.class, () -> new Topics("slash/"));
-        assertThrows(IllegalArgumentException.class, () -> new Topics("x".repeat(242)));
+        assertThrows(IllegalArgumentException.class, () -> new Topics("x".repeat(238)));
         assertThrows(NullPointerException.class, () -> new Topics(null));
     }
 }

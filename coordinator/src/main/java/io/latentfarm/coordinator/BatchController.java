@@ -20,7 +20,6 @@ import io.micronaut.http.annotation.QueryValue;
 import io.micronaut.scheduling.TaskExecutors;
 import io.micronaut.scheduling.annotation.ExecuteOn;
 
-import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -29,7 +28,8 @@ import java.util.Map;
 /**
  * The batches over HTTP, for the web page and scripts:
  * <ul>
- *   <li>{@code GET /batches/{id}}: the batch's state as JSON (status, done/total, per-image results, keys);</li>
+ *   <li>{@code GET /batches/{id}}: the batch's summary as JSON (status, done/total, release cursor, images in
+ *       flight, keys), as on the state topic;</li>
  *   <li>{@code GET /batches?limit=N}: the most recent batches, summarized;</li>
  *   <li>{@code GET /batches/{id}/images?offset=&limit=}: a page of its images with their parameters,
  *       and the batch's summary (what the web page's batch view reads, however many images it has);</li>
@@ -64,7 +64,7 @@ class BatchController {
     @Get(produces = MediaType.APPLICATION_JSON)
     HttpResponse<byte[]> recent(@QueryValue(defaultValue = "50") int limit) {
         List<Map<String, Object>> out = coordinator.batches().stream()
-                .sorted(Comparator.comparingLong(BatchState::acceptedAt).reversed())
+                .sorted(Comparator.comparingLong(BatchSummary::acceptedAt).reversed())
                 .limit(Math.max(1, Math.min(limit, MAX_LIST))).map(BatchController::summary).toList();
         return HttpResponse.ok(Json.toBytes(Map.of("batches", out, "limits", limits())));
     }
@@ -75,10 +75,7 @@ class BatchController {
         return find(id).<HttpResponse<byte[]>>map(state -> {
             int from = Math.max(0, Math.min(offset, state.total()));
             int to = Math.min(state.total(), from + Math.max(1, Math.min(limit, MAX_PAGE)));
-            List<Manifest.Image> page = new ArrayList<>();
-            for (int i = from; i < to; i++) {
-                page.add(Manifest.image(state, i));
-            }
+            List<Manifest.Image> page = coordinator.images(state, from, to);
             Map<String, Object> body = new LinkedHashMap<>();
             body.put("batchId", state.batchId());
             body.put("batch", summary(state));
@@ -118,7 +115,7 @@ class BatchController {
         return HttpResponse.accepted().body(Json.toBytes(Map.of("batchId", id)));
     }
 
-    private java.util.Optional<BatchState> find(String id) {
+    private java.util.Optional<BatchSummary> find(String id) {
         return BatchIds.isValid(id) ? coordinator.batch(id) : java.util.Optional.empty();
     }
 
@@ -146,7 +143,7 @@ class BatchController {
                 "maxHeight", l.maxHeight(), "minSize", l.minSize(), "schedulers", io.latentfarm.common.SchedulerRegistry.names());
     }
 
-    private static Map<String, Object> summary(BatchState s) {
+    private static Map<String, Object> summary(BatchSummary s) {
         RenderRequest r = s.request();
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("batchId", s.batchId());
@@ -170,6 +167,9 @@ class BatchController {
         m.put("reason", s.reason());
         m.put("hasGrid", s.gridKey() != null);
         m.put("hasManifest", s.manifestKey() != null);
+        m.put("priority", s.priority());
+        m.put("released", s.released());
+        m.put("inFlight", s.inFlight().size());
         m.put("warnings", s.warnings());
         return m;
     }

@@ -45,9 +45,9 @@ class BatchFilesController {
 
     @Get("/{id}/images/{index}.png")
     HttpResponse<?> image(@PathVariable String id, @PathVariable int index) {
-        return state(id).<HttpResponse<?>>map(s -> index < 0 || index >= s.total() || s.images().get(index) == null
+        return state(id).<HttpResponse<?>>map(s -> !s.isIn(index)
                         ? notFound("image " + index + " of batch " + id + " is not in")
-                        : stream(s.images().get(index).objectKey(), PNG))
+                        : stream(coordinator.imageKey(s, index), PNG))
                 .orElseGet(() -> notFound("no batch " + id));
     }
 
@@ -67,21 +67,25 @@ class BatchFilesController {
                 .orElseGet(() -> notFound("no batch " + id));
     }
 
-    /** Every image that is in, and the grid and manifest when there are, as {@code {id}/0000.png ...}. */
+    /**
+     * Every image that is in, and the grid and manifest when there are, as {@code {id}/0000.png ...};
+     * {@code manifest.jsonl} too for a batch too large for {@code manifest.json} to list its images.
+     */
     @Get("/{id}/all.zip")
     HttpResponse<?> zip(@PathVariable String id) throws IOException {
-        Optional<BatchState> found = state(id);
+        Optional<BatchSummary> found = state(id);
         if (found.isEmpty()) {
             return notFound("no batch " + id);
         }
-        BatchState s = found.get();
+        BatchSummary s = found.get();
         PipedInputStream in = new PipedInputStream(1 << 16);
         PipedOutputStream pipe = new PipedOutputStream(in);
         Thread writer = new Thread(() -> {
             try (ZipOutputStream zip = new ZipOutputStream(pipe)) {
                 for (int i = 0; i < s.total(); i++) {
-                    if (s.images().get(i) != null) {
-                        copy(zip, id + "/" + String.format("%04d.png", i), s.images().get(i).objectKey());
+                    if (s.isIn(i)) {
+                        String key = coordinator.imageKey(s, i);
+                        copy(zip, id + "/" + key.substring(key.lastIndexOf('/') + 1), key);
                     }
                 }
                 if (s.gridKey() != null) {
@@ -89,6 +93,9 @@ class BatchFilesController {
                 }
                 if (s.manifestKey() != null) {
                     copy(zip, id + "/manifest.json", s.manifestKey());
+                }
+                if (s.manifestLinesKey() != null && s.total() > coordinator.settings().maxListedImages()) {
+                    copy(zip, id + "/manifest.jsonl", s.manifestLinesKey()); // manifest.json does not list them
                 }
             } catch (IOException | RuntimeException e) {
                 LOG.info("zip of batch {} not finished: {}", id, e.toString()); // the browser went away
@@ -112,7 +119,7 @@ class BatchFilesController {
         }
     }
 
-    private Optional<BatchState> state(String id) {
+    private Optional<BatchSummary> state(String id) {
         return BatchIds.isValid(id) ? coordinator.batch(id) : Optional.empty();
     }
 

@@ -4,9 +4,6 @@ import io.latentfarm.client.kafka.Partitions;
 import io.latentfarm.common.BatchIds;
 import io.latentfarm.common.Excerpt;
 import io.latentfarm.common.Topics;
-import io.latentfarm.common.image.Grid;
-import io.latentfarm.common.image.Png;
-import io.latentfarm.common.image.RgbImage;
 import io.latentfarm.common.message.BatchEvent;
 import io.latentfarm.common.message.CancelRequest;
 import io.latentfarm.client.kafka.DeadLetters;
@@ -78,74 +75,100 @@ import java.util.concurrent.atomic.AtomicBoolean;
 /**
  * The coordinator: takes requests and results, and turns them into jobs, events, objects and state.
  *
- * <h2>State that survives a restart, and exactly one {@code completed}</h2>
+ * <h2>One transactional loop around a pure state machine</h2>
  * One consume-transform-produce loop over the requests and results topics with a transactional
- * producer (exactly-once v2, KIP-447). Everything one poll causes (accepted/rejected/progress/
- * completed events, jobs, dead letters, the new {@link BatchState} of each batch touched, written
- * to the compacted state topic) and the consumed offsets ({@code sendOffsetsToTransaction}) commit
- * in one transaction, or none of it does. In-memory state changes only after the commit. A
- * coordinator that starts (or is assigned partitions) rebuilds the batches of its partitions by
- * reading the state topic's same partitions to their end with {@code read_committed}; that state
- * matches its committed offsets exactly, so a result is never counted twice or lost, and a batch
- * is completed in exactly one committed transaction. Readers of the events topic use
- * {@code isolation.level=read_committed} to see exactly that.
+ * producer (exactly-once v2, KIP-447). Each poll is one transaction: the records are decoded and
+ * handed to {@link BatchMachine} (the batch lifecycle as plain functions); what it returns (events,
+ * jobs, dead letters, one {@link ImageRecord} per image in, on the batch-images topic, and the new
+ * {@link BatchSummary} of each batch touched, on the compacted state topic) and the consumed
+ * offsets ({@code sendOffsetsToTransaction}) commit together, or none of it does. In-memory state
+ * changes only after the commit. A coordinator that starts (or is assigned partitions) rebuilds
+ * the summaries of its partitions by reading the state topic's same partitions with
+ * {@code read_committed}: one small record per batch, whatever its size, matching the committed
+ * offsets exactly, so a result is never counted twice or lost, and a batch is completed in exactly
+ * one committed transaction. Readers of the events topic use {@code read_committed} to see exactly that.
+ *
+ * <h2>Windowed, fair fan-out</h2>
+ * A batch's jobs are not all sent at acceptance: each running batch has at most {@code window}
+ * jobs outstanding, read in index order from its {@link ImageSource}, and more are released as its
+ * results come in, round-robin over the running batches with higher priority first
+ * ({@link BatchMachine#fanOut}). A small batch submitted behind a large one thus queues behind at
+ * most a window of the other's jobs, and a cancelled batch has at most a window left to skip.
  *
  * <p>Why this and not Kafka Streams: the work per record is mostly I/O against the object store
- * (reading images, writing the grid and manifest) and timer-driven re-issues, which are plain code
- * here; the state is one small JSON document per batch; and the same loop is easy to run inside
- * {@code latentfarm local}. The price is doing by hand what Streams does: partition-scoped state
- * rebuilt on assignment, which works because requests, results and state are co-partitioned by
- * batch id (same partition count, range assignment of the same partition numbers). A request that
- * arrives on another partition than its batch id's (no key, or another key) is forwarded to its
- * home partition first.
+ * (the grid and manifest) and timer-driven re-issues, which are plain code here, and the same loop
+ * is easy to run inside {@code latentfarm local}. The price is doing by hand what Streams does:
+ * partition-scoped state rebuilt on assignment, which works because requests, results, summaries
+ * and image records are co-partitioned by batch id (same partition count, range assignment of the
+ * same partition numbers). A request that arrives on another partition than its batch id's (no
+ * key, or another key) is forwarded to its home partition first.
  *
- * <p>Grid and manifest are uploaded before the transaction that records the completion commits; a
- * retry after a failure rewrites them (the grid with the same bytes).
+ * <p>Grid and manifest ({@link BatchAssembler}) are uploaded before the transaction that records the
+ * completion commits; a retry after a failure rewrites them.
  *
  * <h2>Cancelling</h2>
  * A {@link CancelRequest} on the requests topic (told apart by its {@code type}) for a running batch
- * marks its state cancelled, emits its one {@code cancelled} event and writes that event to the
- * compacted cancels topic, from which workers learn to skip the batch's jobs, all in the same
- * transaction as everything else. A batch not running takes no more results, re-issues or
- * events, so it is never completed afterwards. A cancel that cannot apply (no such batch, or one
- * already completed, failed or cancelled) gets a {@code rejected} event saying so.
+ * marks it cancelled, emits its one {@code cancelled} event and writes that event to the compacted
+ * cancels topic, from which workers learn to skip the batch's jobs, all in the same transaction as
+ * everything else. A batch not running takes no more results, releases, re-issues or events, so
+ * it is never completed afterwards. A cancel that cannot apply (no such batch, or one already
+ * completed, failed or cancelled) gets a {@code rejected} event saying so.
  */
-public final class Coordinator implements AutoCloseable {
+public class Coordinator implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(Coordinator.class);
     private static final Duration POLL = Duration.ofMillis(200);
     private static final long TICK_MS = 1000;
     private static final Duration RETRY_BACKOFF = Duration.ofSeconds(1);
-    private static final int MAX_WARNINGS = 20;
+    /** Image records kept in memory for the web page's thumbnails (the manifest has them all). */
+    private static final int RECENT_IMAGES = 4096;
 
     private final CoordinatorSettings settings;
     private final Topics topics;
-    private final ObjectKeys keys;
     private final ObjectStore store;
     private final RequestValidator validator;
-    private final Map<String, BatchState> batches = new ConcurrentHashMap<>();
+    private final BatchMachine.Rules rules;
+    private final ImageSources imageSources;
+    private final Map<String, BatchSummary> batches = new ConcurrentHashMap<>();
+    /** Batches running, in acceptance order (loop thread only). */
+    private final Set<String> running = new java.util.LinkedHashSet<>();
+    /** The open image sources of running batches (loop thread only). */
+    private final Map<String, ImageSource> sources = new HashMap<>();
+    private final Map<String, ImageRecord> recentImages = java.util.Collections.synchronizedMap(
+            new LinkedHashMap<>(16, 0.75f, false) {
+                @Override
+                protected boolean removeEldestEntry(Map.Entry<String, ImageRecord> eldest) {
+                    return size() > RECENT_IMAGES;
+                }
+            });
     private final Set<Integer> ownedPartitions = ConcurrentHashMap.newKeySet();
     private final AtomicBoolean stopping = new AtomicBoolean();
     private final CountDownLatch stopped = new CountDownLatch(1);
     private final SecureRandom random = new SecureRandom();
     private final Thread thread;
-    private volatile boolean running;
+    private volatile boolean loopRunning;
     private volatile Throwable failure;
-    private volatile CrashPoint crashPoint;
 
     private KafkaConsumer<String, byte[]> consumer;
     private KafkaProducer<String, byte[]> producer;
     private int partitions;
     private int jobPartitions;
+    private BatchAssembler assembler;
     private long nextTick;
     /** The first failure of a send in the open transaction (set on the producer's thread). */
     private volatile RuntimeException sendFailure;
 
     public Coordinator(CoordinatorSettings settings, ObjectStore store) {
+        this(settings, store, ImageSources.inline(settings.keys()));
+    }
+
+    /** @param imageSources where each accepted request's images come from */
+    public Coordinator(CoordinatorSettings settings, ObjectStore store, ImageSources imageSources) {
         this.settings = Objects.requireNonNull(settings, "settings");
         this.topics = settings.topics();
-        this.keys = settings.keys();
         this.store = Objects.requireNonNull(store, "store");
         this.validator = new RequestValidator(settings.limits());
+        this.rules = settings.rules();
+        this.imageSources = Objects.requireNonNull(imageSources, "imageSources");
         this.thread = new Thread(this::run, "latentfarm-coordinator");
     }
 
@@ -154,7 +177,7 @@ public final class Coordinator implements AutoCloseable {
      * its open transaction), joins the group and starts the loop. Returns once the clients are up.
      */
     public synchronized Coordinator start() {
-        if (thread.isAlive() || running) {
+        if (thread.isAlive() || loopRunning) {
             throw new IllegalStateException("already started");
         }
         try (Admin admin = Admin.create(adminConfig())) {
@@ -169,7 +192,8 @@ public final class Coordinator implements AutoCloseable {
         settings.recordLimits().checkFits(producerConfig());
         producer = newProducer();
         consumer = new KafkaConsumer<>(consumerConfig(), new StringDeserializer(), new ByteArrayDeserializer());
-        running = true;
+        assembler = new BatchAssembler(settings, store, partitions);
+        loopRunning = true;
         thread.start();
         return this;
     }
@@ -194,7 +218,11 @@ public final class Coordinator implements AutoCloseable {
     }
 
     private Map<String, Object> producerConfig() {
-        Map<String, Object> c = new HashMap<>(settings.kafka());
+        Map<String, Object> c = new HashMap<>();
+        // A completion writes a batch's manifest inside its transaction: for a 1,000,000-image
+        // batch that is longer than Kafka's default 60 s (the broker allows up to 15 min).
+        c.put(ProducerConfig.TRANSACTION_TIMEOUT_CONFIG, 300_000);
+        c.putAll(settings.kafka());
         c.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, settings.bootstrap());
         c.put(ProducerConfig.TRANSACTIONAL_ID_CONFIG, settings.transactionalId());
         c.put(ProducerConfig.CLIENT_ID_CONFIG, settings.transactionalId());
@@ -218,7 +246,7 @@ public final class Coordinator implements AutoCloseable {
         c.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
         // Range assignment gives one member the same partition numbers of requests and results.
         c.put(ConsumerConfig.PARTITION_ASSIGNMENT_STRATEGY_CONFIG, RangeAssignor.class.getName());
-        c.put(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, 100);
+        c.put(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, 1000);
         return c;
     }
 
@@ -240,23 +268,66 @@ public final class Coordinator implements AutoCloseable {
 
     // ---------------------------------------------------------------- queries (any thread)
 
-    /** The batch's state, if this coordinator owns it. */
-    public Optional<BatchState> batch(String batchId) {
+    /** The batch's summary, if this coordinator owns it. */
+    public Optional<BatchSummary> batch(String batchId) {
         return Optional.ofNullable(batches.get(batchId));
     }
 
     /** Every batch this coordinator owns (of its partitions), in no particular order. */
-    public List<BatchState> batches() {
+    public List<BatchSummary> batches() {
         return List.copyOf(batches.values());
     }
 
     /** Batches this coordinator owns that are still running. */
     public long runningBatches() {
-        return batches.values().stream().filter(BatchState::isRunning).count();
+        return batches.values().stream().filter(BatchSummary::isRunning).count();
+    }
+
+    /**
+     * Image {@code index}'s record, if the image is in and still among the last few thousand
+     * images this coordinator counted (for the web page; {@code manifest.jsonl} has them all).
+     */
+    public Optional<ImageRecord> recentImage(String batchId, int index) {
+        return Optional.ofNullable(recentImages.get(RenderJob.jobId(batchId, index)));
+    }
+
+    /**
+     * Images {@code from} .. {@code to - 1} of a batch as the web page lists them: each one's job
+     * and, once in, its key and (while among the recent ones) its record.
+     */
+    public List<Manifest.Image> images(BatchSummary s, int from, int to) {
+        List<Manifest.Image> out = new ArrayList<>(Math.max(0, to - from));
+        if (from >= to) {
+            return out;
+        }
+        try (ImageSource source = imageSources.open(s.request())) {
+            SourceCursor cursor = source.find(from);
+            for (int i = from; i < to; i++) {
+                ImageSource.Read read = source.read(cursor);
+                cursor = read.next();
+                BatchSummary.InFlight flying = s.inFlight(i);
+                out.add(Manifest.image(read.job(), recentImage(s.batchId(), i).orElse(null), s.isIn(i),
+                        flying != null ? flying.attempt() : 0));
+            }
+        }
+        return out;
+    }
+
+    /** Where image {@code index} of a batch is (or goes). */
+    public String imageKey(BatchSummary s, int index) {
+        BatchSummary.InFlight flying = s.inFlight(index);
+        if (flying != null) {
+            return flying.objectKey();
+        }
+        return recentImage(s.batchId(), index).map(ImageRecord::objectKey).orElseGet(() -> {
+            try (ImageSource source = imageSources.open(s.request())) {
+                return source.read(source.find(index)).job().objectKey();
+            }
+        });
     }
 
     public boolean isRunning() {
-        return running;
+        return loopRunning;
     }
 
     /** Partitions of the requests topic this instance owns now. */
@@ -285,15 +356,15 @@ public final class Coordinator implements AutoCloseable {
                 if (tick) {
                     nextTick = now + TICK_MS;
                 }
-                if (records.isEmpty() && !(tick && anyOverdue(now))) {
+                if (records.isEmpty() && !(tick && anyToDo(now))) {
                     continue;
                 }
                 List<ConsumerRecord<String, byte[]>> list = new ArrayList<>(records.count());
                 records.forEach(list::add);
                 try {
                     transact(list, tick);
-                } catch (SimulatedCrash | AuthorizationException | UnsupportedVersionException e) {
-                    throw e; // a crash for tests; or we may not write at all: stop and say so
+                } catch (AuthorizationException | UnsupportedVersionException e) {
+                    throw e; // we may not write at all: stop and say so
                 } catch (RuntimeException e) {
                     abortOrRecreate(e);
                     if (!list.isEmpty() && tiedToInput(e)) {
@@ -308,20 +379,22 @@ public final class Coordinator implements AutoCloseable {
                 }
             }
             closeClients(Duration.ofSeconds(5));
-        } catch (SimulatedCrash e) {
-            LOG.warn("coordinator: simulated crash at {}", e.getMessage());
-            closeClients(Duration.ZERO);
         } catch (Throwable t) {
             failure = t;
             LOG.error("coordinator stopped: {}", t.toString(), t);
             closeClients(Duration.ZERO);
         } finally {
-            running = false;
+            sources.values().forEach(ImageSource::close);
+            sources.clear();
+            loopRunning = false;
             stopped.countDown();
         }
     }
 
-    /** One transaction: the records' effects, overdue re-issues, the consumed offsets. */
+    /**
+     * One transaction: the records' effects, overdue re-issues, the release of more jobs, the
+     * completion of batches now complete, the summaries and image records, the consumed offsets.
+     */
     private void transact(List<ConsumerRecord<String, byte[]>> records, boolean tick) {
         Tx tx = new Tx();
         sendFailure = null;
@@ -333,27 +406,97 @@ public final class Coordinator implements AutoCloseable {
                 onResult(tx, record);
             }
         }
+        long now = System.currentTimeMillis();
         if (tick) {
-            reissueOverdue(tx, System.currentTimeMillis());
+            for (String id : running) {
+                BatchSummary s = tx.get(id);
+                if (BatchMachine.isOverdue(s, rules, now)) {
+                    BatchSummary next = BatchMachine.reissueOverdue(s, source(s), rules, now, tx.out);
+                    LOG.info("coordinator: batch {} had no result for {}; {}", id, settings.reissueAfter(),
+                            next.isRunning() ? "re-issued its overdue images" : "failed: " + next.reason());
+                    tx.put(next);
+                }
+            }
         }
-        for (BatchState state : tx.changed.values()) {
-            send(new ProducerRecord<>(topics.batchState(), Partitions.of(state.batchId(), partitions),
-                    state.batchId(), Json.toBytes(state)));
+        tx.changed.putAll(BatchMachine.fanOut(tx.running(), this::source, rules, now, tx.out));
+        for (BatchSummary s : List.copyOf(tx.changed.values())) {
+            if (BatchMachine.isComplete(s)) {
+                BatchAssembler.Assembled a = assembler.assemble(s, source(s), tx.imagesOf(s.batchId()), now);
+                tx.put(BatchMachine.complete(s, store.bucket(), a.gridKey(), a.manifestKey(), a.manifestLinesKey(),
+                        a.imageKeys(), now, tx.out));
+                tx.completed.add(s.batchId());
+            }
         }
+        write(tx);
         sendOffsets(records);
-        CrashPoint crash = crashPoint;
-        if (crash != null && crash.crashBeforeCommit(tx.completed)) {
-            producer.flush(); // the writes reach the broker, the commit never comes
-            throw new SimulatedCrash("before committing " + tx.completed);
-        }
+        beforeCommit(tx.completed, producer);
         producer.commitTransaction();
         if (sendFailure != null) {
             throw sendFailure; // a failed send fails the commit; never apply state that was not written
         }
+        apply(tx);
+    }
+
+    /** Everything the transaction's steps caused, in the order they caused it. */
+    private void write(Tx tx) {
+        BatchMachine.Effects out = tx.out;
+        for (BatchEvent e : out.events) {
+            event(e);
+        }
+        for (BatchEvent e : out.cancels) {
+            send(new ProducerRecord<>(topics.cancels(), e.batchId(), Json.toBytes(e)));
+        }
+        for (RenderJob job : out.jobs) {
+            sendJob(job);
+        }
+        for (BatchMachine.DeadJob dead : out.deadLetters) {
+            deadLetterJob(dead.job(), dead.reason());
+        }
+        for (ImageRecord image : out.images) {
+            send(new ProducerRecord<>(topics.batchImages(), Partitions.of(image.batchId(), partitions), image.key(),
+                    Json.toBytes(image)));
+        }
+        for (BatchSummary s : tx.changed.values()) {
+            send(new ProducerRecord<>(topics.batchState(), Partitions.of(s.batchId(), partitions), s.batchId(),
+                    Json.toBytes(s)));
+        }
+    }
+
+    /** A committed transaction's state becomes the coordinator's. */
+    private void apply(Tx tx) {
         batches.putAll(tx.changed);
+        for (BatchSummary s : tx.changed.values()) {
+            if (s.isRunning()) {
+                running.add(s.batchId());
+            } else if (running.remove(s.batchId())) {
+                closeSource(s.batchId());
+            }
+        }
+        for (ImageRecord image : tx.out.images) {
+            recentImages.put(image.key(), image);
+        }
         for (String id : tx.completed) {
             LOG.info("coordinator: batch {} completed", id);
         }
+    }
+
+    /** The open source of a batch's images (opened on first use, e.g. after a restart). */
+    private ImageSource source(BatchSummary s) {
+        return sources.computeIfAbsent(s.batchId(), id -> imageSources.open(s.request()));
+    }
+
+    private void closeSource(String batchId) {
+        ImageSource source = sources.remove(batchId);
+        if (source != null) {
+            source.close();
+        }
+    }
+
+    /**
+     * Called before each commit with the batches whose completion it would commit: a seam for
+     * tests that stop here as a killed process would. Does nothing.
+     */
+    void beforeCommit(Set<String> completing, org.apache.kafka.clients.producer.Producer<String, byte[]> producer) {
     }
 
     private void sendOffsets(List<ConsumerRecord<String, byte[]>> records) {
@@ -401,7 +544,7 @@ public final class Coordinator implements AutoCloseable {
             try {
                 transact(List.of(record), false);
                 continue;
-            } catch (SimulatedCrash | AuthorizationException | UnsupportedVersionException e) {
+            } catch (AuthorizationException | UnsupportedVersionException e) {
                 throw e;
             } catch (RuntimeException e) {
                 Throwable root = rootOf(e);
@@ -416,7 +559,7 @@ public final class Coordinator implements AutoCloseable {
                         Excerpt.cut(root.toString()));
                 try {
                     deadLetterAlone(record, root);
-                } catch (SimulatedCrash | AuthorizationException | UnsupportedVersionException e2) {
+                } catch (AuthorizationException | UnsupportedVersionException e2) {
                     throw e2;
                 } catch (RuntimeException e2) {
                     abortOrRecreate(e2);
@@ -481,10 +624,11 @@ public final class Coordinator implements AutoCloseable {
         return sendFailure != null ? sendFailure : e;
     }
 
-    private boolean anyOverdue(long now) {
-        long limit = settings.reissueAfter().toMillis();
-        for (BatchState s : batches.values()) {
-            if (s.isRunning() && now - s.lastProgressAt() >= limit) {
+    /** Whether a running batch is overdue, or has room in its window for more jobs (e.g. after a restart). */
+    private boolean anyToDo(long now) {
+        for (String id : running) {
+            BatchSummary s = batches.get(id);
+            if (BatchMachine.isOverdue(s, rules, now) || BatchMachine.room(s, rules) > 0) {
                 return true;
             }
         }
@@ -539,7 +683,7 @@ public final class Coordinator implements AutoCloseable {
             send(new ProducerRecord<>(topics.requests(), home, batchId, Json.toBytes(request)));
             return;
         }
-        BatchState existing = tx.get(batchId);
+        BatchSummary existing = tx.get(batchId);
         if (existing != null) {
             RenderRequest asSent = request.seed() == null ? request.withSeed(existing.request().seed()) : request;
             if (asSent.equals(existing.request())) {
@@ -553,13 +697,15 @@ public final class Coordinator implements AutoCloseable {
             request = request.withSeed(random.nextLong() & 0xffff_ffffL);
         }
         long now = System.currentTimeMillis();
-        BatchState state = BatchState.accepted(request, now);
-        event(BatchEvent.accepted(request, null));
-        for (int i = 0; i < request.imageCount(); i++) {
-            sendJob(RenderJob.forImage(request, i, keys.image(batchId, i)));
-        }
-        tx.put(state);
-        LOG.info("coordinator: accepted batch {} ({} images)", batchId, request.imageCount());
+        ImageSource source = imageSources.open(request);
+        sources.put(batchId, source); // kept while the batch runs; dropped if this transaction aborts
+        tx.put(BatchMachine.accept(request, source.total(), priorityOf(request), now, tx.out));
+        LOG.info("coordinator: accepted batch {} ({} images)", batchId, source.total());
+    }
+
+    /** The request's priority: higher batches are released first. */
+    private static int priorityOf(RenderRequest request) {
+        return 0; // requests carry no priority field yet; BatchSummary and the fan-out honour one
     }
 
     private void rejectUndecodable(Tx tx, ConsumerRecord<String, byte[]> record, String keyId, RuntimeException e) {
@@ -607,7 +753,7 @@ public final class Coordinator implements AutoCloseable {
                     Json.toBytes(cancel.withBatchId(batchId))));
             return;
         }
-        BatchState state = tx.get(batchId);
+        BatchSummary state = tx.get(batchId);
         if (state == null || !state.isRunning()) {
             String why = state == null ? "no batch \"" + batchId + "\" to cancel (none was accepted with this id)"
                     : "batch \"" + batchId + "\" is already " + state.status().name().toLowerCase(Locale.ROOT)
@@ -617,16 +763,18 @@ public final class Coordinator implements AutoCloseable {
             return;
         }
         String reason = cancel.reasonOrDefault();
-        BatchEvent cancelled = BatchEvent.cancelled(batchId, reason);
-        event(cancelled);
-        send(new ProducerRecord<>(topics.cancels(), batchId, Json.toBytes(cancelled)));
-        tx.put(state.cancelled(System.currentTimeMillis(), reason));
+        tx.put(BatchMachine.cancel(state, reason, System.currentTimeMillis(), tx.out));
         LOG.info("coordinator: cancelled batch {} ({} of {} images in): {}", batchId, state.done(), state.total(),
                 reason);
     }
 
     private void reject(Tx tx, String batchId, List<Violation> violations) {
-        event(BatchEvent.rejected(batchId, violations));
+        BatchEvent rejected = BatchEvent.rejected(batchId, violations);
+        if (tx == null) {
+            event(rejected);
+        } else {
+            tx.out.events.add(rejected); // in order with the transaction's other events
+        }
     }
 
     /** Jobs of a batch go round-robin over the jobs partitions, so every worker of the group gets some. */
@@ -657,121 +805,27 @@ public final class Coordinator implements AutoCloseable {
             deadLetter(record, e.getMessage());
             return;
         }
-        BatchState state = tx.get(result.batchId());
+        BatchSummary state = tx.get(result.batchId());
         if (state == null) {
             LOG.warn("coordinator: result for unknown batch {} ignored", result.batchId());
             return;
         }
-        int index = result.index();
-        if (!state.isRunning() || index < 0 || index >= state.total() || state.images().get(index) != null) {
-            return; // late, duplicate (a job that ran twice), or out of range
+        if (!state.isRunning()) {
+            return; // late: the batch is over
         }
-        long now = System.currentTimeMillis();
-        if (result.isRendered()) {
-            String expectedKey = keys.image(state.batchId(), index);
-            if (!expectedKey.equals(result.objectKey())) {
-                LOG.warn("coordinator: result for {} names key {}, expected {}; using the expected key",
-                        result.jobId(), result.objectKey(), expectedKey);
+        BatchSummary next = BatchMachine.onResult(state, result, source(state), rules, System.currentTimeMillis(),
+                tx.out);
+        if (next != state) {
+            if (!result.isRendered()) {
+                LOG.info("coordinator: {} attempt {} failed ({}); {}", result.jobId(), result.attempt(),
+                        Excerpt.cut(result.reason()), next.isRunning() ? "re-issued" : "batch failed: " + next.reason());
             }
-            // Bounded: the batch's state and completed event carry these for every image.
-            state = state.withImage(index, new BatchState.Image(expectedKey, Excerpt.cut(result.workerId(), 128),
-                    result.attempt(), Excerpt.cut(result.model(), 256), Excerpt.cut(result.scheduler(), 64),
-                    result.timings(), now, boundedWarnings(result.warnings()), Excerpt.cut(result.device(), 64),
-                    Excerpt.cut(result.dtype(), 16)), now);
-            if (state.done() == state.total()) {
-                state = complete(tx, state, now);
-            } else {
-                event(BatchEvent.progress(state.batchId(), state.done(), state.total(), result.warnings()));
-            }
-            tx.put(state);
-            return;
+            tx.put(next);
         }
-        int current = state.attempts().get(index);
-        if (result.attempt() < current) {
-            return; // a failure of an attempt already superseded
-        }
-        RenderJob job = RenderJob.forImage(state.request(), index, keys.image(state.batchId(), index))
-                .withAttempt(result.attempt());
-        if (!result.failsOnEveryTry() && result.attempt() < settings.maxAttempts()) {
-            LOG.info("coordinator: {} attempt {} failed ({}); re-issuing", result.jobId(), result.attempt(),
-                    Excerpt.cut(result.reason()));
-            sendJob(job.withAttempt(result.attempt() + 1));
-            tx.put(state.withAttempt(index, result.attempt() + 1, now));
-        } else {
-            // a permanent failure (one no retry can change) fails the image at its first attempt
-            String reason = result.failsOnEveryTry() ? "image " + index + " failed: " + Excerpt.cut(result.reason())
-                    : "image " + index + " failed after " + result.attempt() + " attempts: "
-                    + Excerpt.cut(result.reason());
-            deadLetterJob(job, reason);
-            event(BatchEvent.failed(state.batchId(), reason));
-            tx.put(state.failed(now, reason));
-            LOG.warn("coordinator: batch {} failed: {}", state.batchId(), reason);
-        }
-    }
-
-    /** At most {@value #MAX_WARNINGS} warnings of a result, each at most 500 characters. */
-    private static List<String> boundedWarnings(List<String> warnings) {
-        if (warnings == null) {
-            return null;
-        }
-        return warnings.stream().limit(MAX_WARNINGS).map(w -> Excerpt.cut(String.valueOf(w))).toList();
     }
 
     private boolean tooLarge(ConsumerRecord<String, byte[]> record) {
         return record.value() != null && record.value().length > settings.recordLimits().maxInputBytes();
-    }
-
-    /** Composes and uploads grid and manifest; the completed event joins the transaction. */
-    private BatchState complete(Tx tx, BatchState state, long now) {
-        RenderRequest request = state.request();
-        List<RgbImage> images = new ArrayList<>();
-        List<String> imageKeys = new ArrayList<>();
-        for (BatchState.Image image : state.images()) {
-            images.add(Png.decode(store.get(image.objectKey())));
-            imageKeys.add(image.objectKey());
-        }
-        String gridKey = keys.grid(state.batchId());
-        String manifestKey = keys.manifest(state.batchId());
-        store.put(gridKey, Png.encode(Grid.compose(images, request.gridRows(), request.gridCols())), "image/png");
-        BatchState done = state.completed(now, store.bucket(), gridKey, manifestKey);
-        store.put(manifestKey, Json.toPrettyBytes(Manifest.of(done)), "application/json");
-        event(BatchEvent.completed(state.batchId(), store.bucket(), imageKeys, gridKey, manifestKey, done.warnings()));
-        tx.completed.add(state.batchId());
-        return done;
-    }
-
-    // ---------------------------------------------------------------- deadlines
-
-    private void reissueOverdue(Tx tx, long now) {
-        long limit = settings.reissueAfter().toMillis();
-        for (BatchState s : batches.values()) {
-            BatchState state = tx.get(s.batchId());
-            if (state == null || !state.isRunning() || now - state.lastProgressAt() < limit) {
-                continue;
-            }
-            List<Integer> missing = state.missing();
-            int worst = missing.stream().mapToInt(i -> state.attempts().get(i)).max().orElse(0);
-            if (worst >= settings.maxAttempts()) {
-                String reason = "no result for image(s) " + missing + " after " + worst + " attempts";
-                for (int i : missing) {
-                    deadLetterJob(RenderJob.forImage(state.request(), i, keys.image(state.batchId(), i))
-                            .withAttempt(state.attempts().get(i)), reason);
-                }
-                event(BatchEvent.failed(state.batchId(), reason));
-                tx.put(state.failed(now, reason));
-                LOG.warn("coordinator: batch {} failed: {}", state.batchId(), reason);
-                continue;
-            }
-            BatchState next = state;
-            for (int i : missing) {
-                int attempt = state.attempts().get(i) + 1;
-                sendJob(RenderJob.forImage(state.request(), i, keys.image(state.batchId(), i)).withAttempt(attempt));
-                next = next.withAttempt(i, attempt, now);
-            }
-            LOG.info("coordinator: batch {} had no result for {}; re-issued images {}", state.batchId(),
-                    settings.reissueAfter(), missing);
-            tx.put(next);
-        }
     }
 
     // ---------------------------------------------------------------- dead letters
@@ -808,6 +862,12 @@ public final class Coordinator implements AutoCloseable {
             }
             ownedPartitions.removeAll(gone);
             batches.keySet().removeIf(id -> gone.contains(Partitions.of(id, partitions)));
+            for (String id : List.copyOf(running)) {
+                if (gone.contains(Partitions.of(id, partitions))) {
+                    running.remove(id);
+                    closeSource(id);
+                }
+            }
         }
 
         @Override
@@ -824,11 +884,16 @@ public final class Coordinator implements AutoCloseable {
                 }
             }
             if (!fresh.isEmpty()) {
-                Map<String, BatchState> rebuilt = StateReader.read(settings, topics.batchState(), fresh);
+                long started = System.nanoTime();
+                Map<String, BatchSummary> rebuilt = StateReader.read(settings, topics.batchState(), fresh);
                 batches.putAll(rebuilt);
+                rebuilt.values().stream().filter(BatchSummary::isRunning)
+                        .sorted(java.util.Comparator.comparingLong(BatchSummary::acceptedAt))
+                        .forEach(b -> running.add(b.batchId()));
                 ownedPartitions.addAll(fresh);
-                LOG.info("coordinator: owns partitions {}; rebuilt {} batches ({} running)", fresh, rebuilt.size(),
-                        rebuilt.values().stream().filter(BatchState::isRunning).count());
+                LOG.info("coordinator: owns partitions {}; rebuilt {} batches ({} running) in {} ms", fresh,
+                        rebuilt.size(), rebuilt.values().stream().filter(BatchSummary::isRunning).count(),
+                        (System.nanoTime() - started) / 1_000_000);
             }
         }
     }
@@ -855,6 +920,11 @@ public final class Coordinator implements AutoCloseable {
      * aborts its transaction on the broker. The consumer then rewinds to the committed offsets.
      */
     private void abortOrRecreate(RuntimeException cause) {
+        for (String id : List.copyOf(sources.keySet())) {
+            if (!running.contains(id)) {
+                closeSource(id); // a batch accepted in the aborted transaction
+            }
+        }
         if (!(cause instanceof ProducerFencedException || cause instanceof InvalidProducerEpochException
                 || cause instanceof OutOfOrderSequenceException || cause instanceof FencedInstanceIdException)) {
             try {
@@ -893,6 +963,9 @@ public final class Coordinator implements AutoCloseable {
     }
 
     private void closeClients(Duration timeout) {
+        if (assembler != null) {
+            assembler.close();
+        }
         try {
             consumer.close(timeout);
         } catch (RuntimeException e) {
@@ -915,26 +988,9 @@ public final class Coordinator implements AutoCloseable {
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
             }
-        } else if (consumer != null && running) {
+        } else if (consumer != null && loopRunning) {
             closeClients(Duration.ZERO);
         }
-    }
-
-    // ---------------------------------------------------------------- test support
-
-    /** Decides, before each commit, whether to die there as a killed process would (tests only). */
-    @FunctionalInterface
-    public interface CrashPoint {
-        /** @param completing batch ids whose completion the transaction would commit */
-        boolean crashBeforeCommit(Set<String> completing);
-    }
-
-    /**
-     * Makes the loop stop abruptly before a commit the point chooses: the open transaction is
-     * neither committed nor aborted and the clients are dropped, as when the process is killed.
-     */
-    public void crashPointForTesting(CrashPoint point) {
-        this.crashPoint = point;
     }
 
     /** A record this coordinator would write is larger than max-record-bytes: the input is at fault. */
@@ -944,24 +1000,40 @@ public final class Coordinator implements AutoCloseable {
         }
     }
 
-    private static final class SimulatedCrash extends RuntimeException {
-        SimulatedCrash(String where) {
-            super(where, null, false, false);
-        }
-    }
-
-    /** The states one transaction changes; applied to the map only after it commits. */
+    /** What one transaction changes; applied to the coordinator only after it commits. */
     private final class Tx {
-        final Map<String, BatchState> changed = new LinkedHashMap<>();
+        final Map<String, BatchSummary> changed = new LinkedHashMap<>();
         final Set<String> completed = new java.util.LinkedHashSet<>();
+        final BatchMachine.Effects out = new BatchMachine.Effects();
 
-        BatchState get(String batchId) {
-            BatchState s = changed.get(batchId);
+        BatchSummary get(String batchId) {
+            BatchSummary s = changed.get(batchId);
             return s != null ? s : batches.get(batchId);
         }
 
-        void put(BatchState state) {
+        void put(BatchSummary state) {
             changed.put(state.batchId(), state);
+        }
+
+        /** The running batches as this transaction sees them. */
+        List<BatchSummary> running() {
+            List<BatchSummary> out = new ArrayList<>();
+            for (String id : running) {
+                BatchSummary s = get(id);
+                if (s.isRunning()) {
+                    out.add(s);
+                }
+            }
+            for (BatchSummary s : changed.values()) {
+                if (s.isRunning() && !running.contains(s.batchId())) {
+                    out.add(s);
+                }
+            }
+            return out;
+        }
+
+        List<ImageRecord> imagesOf(String batchId) {
+            return this.out.images.stream().filter(i -> i.batchId().equals(batchId)).toList();
         }
     }
 }

@@ -13,11 +13,15 @@ import java.time.Duration;
  *
  * @param transactionalId empty: the group id and the host name ({@code HOSTNAME}), stable across a
  *                        pod's restarts
+ * @param window          most jobs a running batch has outstanding
+ * @param maxGridImages   most images a grid is composed of
+ * @param maxListedImages most images a completed event and manifest.json list one by one
  */
 // Bound where application-coordinator.yml is loaded (the coordinator role), as its files give
 // latentfarm.coordinator.partitions; a worker, which reads other latentfarm.coordinator keys, has none.
 @Requires(property = "latentfarm.coordinator.partitions")
 @ConfigurationProperties("latentfarm.coordinator")
 public record CoordinatorConfig(String groupId, @Nullable String transactionalId, int partitions, int jobPartitions,
-                                boolean createTopics, int maxAttempts, Duration reissueAfter) {
+                                boolean createTopics, int maxAttempts, Duration reissueAfter, int window,
+                                int maxGridImages, int maxListedImages) {
 }

@@ -19,7 +19,7 @@ final class CoordinatorMetrics {
     }
 
     static void register(MeterRegistry registry, Coordinator coordinator, JobsLag lag) {
-        for (BatchState.Status status : BatchState.Status.values()) {
+        for (BatchSummary.Status status : BatchSummary.Status.values()) {
             FunctionCounter.builder("latentfarm.batches", coordinator,
                             c -> c.batches().stream().filter(b -> b.status() == status).count())
                     .description("Batches by status (of this coordinator's partitions)")
@@ -35,7 +35,6 @@ final class CoordinatorMetrics {
     }
 
     private static double retried(Coordinator coordinator) {
-        return coordinator.batches().stream()
-                .flatMap(b -> b.attempts().stream()).mapToLong(a -> a - 1).sum();
+        return coordinator.batches().stream().mapToLong(BatchSummary::retried).sum();
     }
 }

@@ -35,11 +35,19 @@ import java.util.Objects;
  * @param kafka            pass-through Kafka client settings (security, timeouts) for every client
  * @param recordLimits     how large requests and results taken, and records written, may be; checked
  *                         against the producer's {@code max.request.size} on start
+ * @param window           most jobs a running batch has outstanding; more are released as results come in
+ * @param maxGridImages    most images a grid is composed of (it is held in memory); a batch asking for
+ *                         {@code rows x cols} beyond this gets its manifest without a grid
+ * @param maxListedImages  most images a completed event and {@code manifest.json} list one by one
+ *                         (larger batches: {@code manifest.jsonl} only)
  */
 public record CoordinatorSettings(String bootstrap, Topics topics, ObjectKeys keys, String groupId,
                                   String transactionalId, int partitions, int jobPartitions, boolean createTopics,
                                   int maxAttempts, Duration reissueAfter, Limits limits, Map<String, String> kafka,
-                                  RecordLimits recordLimits) {
+                                  RecordLimits recordLimits, int window, int maxGridImages,
+                                  int maxListedImages) {
+    /** Bytes of one image in flight in a batch summary's JSON, at most (a 64-character batch id). */
+    static final int IN_FLIGHT_BYTES = 256;
 
     public CoordinatorSettings {
         Objects.requireNonNull(bootstrap, "bootstrap");
@@ -56,6 +64,18 @@ public record CoordinatorSettings(String bootstrap, Topics topics, ObjectKeys ke
         Objects.requireNonNull(limits, "limits");
         kafka = kafka == null ? Map.of() : Map.copyOf(kafka);
         Objects.requireNonNull(recordLimits, "recordLimits");
+        if (window < 1 || maxGridImages < 0 || maxListedImages < 0) {
+            throw new IllegalArgumentException("latentfarm.coordinator: window " + window + " must be at least 1,"
+                    + " max-grid-images " + maxGridImages + " and max-listed-images " + maxListedImages + " at least 0");
+        }
+        // A batch's summary lists every image in flight beside its request: they get at most half
+        // a record (a request so large that the rest does not fit is refused as a poison record).
+        int maxWindow = recordLimits.maxRecordBytes() / 2 / IN_FLIGHT_BYTES;
+        if (window > maxWindow) {
+            throw new IllegalArgumentException("latentfarm.coordinator.window " + window + " is more than " + maxWindow
+                    + ": a batch summary lists every image in flight, in at most half of"
+                    + " latentfarm.kafka.max-record-bytes " + recordLimits.maxRecordBytes());
+        }
     }
 
     /** The service's settings, from its bound configuration. */
@@ -64,7 +84,8 @@ public record CoordinatorSettings(String bootstrap, Topics topics, ObjectKeys ke
         return new CoordinatorSettings(kafka.bootstrap(), kafka.topics(), s3.keys(), coordinator.groupId(),
                 coordinator.transactionalId(), coordinator.partitions(), coordinator.jobPartitions(),
                 coordinator.createTopics(), coordinator.maxAttempts(), coordinator.reissueAfter(), limits.limits(),
-                kafka.properties(), kafka.recordLimits());
+                kafka.properties(), kafka.recordLimits(), coordinator.window(),
+                coordinator.maxGridImages(), coordinator.maxListedImages());
     }
 
     /** The one source of every Kafka client's settings. */
@@ -82,7 +103,8 @@ public record CoordinatorSettings(String bootstrap, Topics topics, ObjectKeys ke
         return new Builder().bootstrap(bootstrap).topics(topics).keys(keys).groupId(groupId)
                 .transactionalId(transactionalId).partitions(partitions).jobPartitions(jobPartitions)
                 .createTopics(createTopics).maxAttempts(maxAttempts).reissueAfter(reissueAfter).limits(limits)
-                .kafka(kafka).recordLimits(recordLimits);
+                .kafka(kafka).recordLimits(recordLimits).window(window).maxGridImages(maxGridImages)
+                .maxListedImages(maxListedImages);
     }
 
     public static final class Builder {
@@ -99,6 +121,9 @@ public record CoordinatorSettings(String bootstrap, Topics topics, ObjectKeys ke
         private Limits limits = Limits.DEFAULTS;
         private Map<String, String> kafka = Map.of();
         private RecordLimits recordLimits = RecordLimits.DEFAULTS;
+        private int window;
+        private int maxGridImages;
+        private int maxListedImages;
 
         private Builder() {
         }
@@ -116,11 +141,20 @@ public record CoordinatorSettings(String bootstrap, Topics topics, ObjectKeys ke
         public Builder limits(Limits v) { limits = v; return this; }
         public Builder kafka(Map<String, String> v) { kafka = v; return this; }
         public Builder recordLimits(RecordLimits v) { recordLimits = v; return this; }
+        public Builder window(int v) { window = v; return this; }
+        public Builder maxGridImages(int v) { maxGridImages = v; return this; }
+        public Builder maxListedImages(int v) { maxListedImages = v; return this; }
 
         public CoordinatorSettings build() {
             return new CoordinatorSettings(bootstrap, topics, keys, groupId, transactionalId, partitions,
-                    jobPartitions, createTopics, maxAttempts, reissueAfter, limits, kafka, recordLimits);
+                    jobPartitions, createTopics, maxAttempts, reissueAfter, limits, kafka, recordLimits, window,
+                    maxGridImages, maxListedImages);
         }
+    }
+
+    /** The rules of the batch lifecycle these settings make. */
+    BatchMachine.Rules rules() {
+        return new BatchMachine.Rules(window, maxAttempts, reissueAfter.toMillis(), maxListedImages);
     }
 
     private static String hostName() {

@@ -5,78 +5,61 @@ import io.latentfarm.common.message.RenderJob;
 import io.latentfarm.common.message.RenderRequest;
 import io.latentfarm.common.message.RenderResult;
 
-import java.time.Instant;
-import java.util.ArrayList;
-import java.util.LinkedHashSet;
 import java.util.List;
-import java.util.Objects;
-import java.util.Set;
 
 /**
  * {@code manifest.json}: how a completed batch was made. The request as accepted (batch id and seed
- * filled in), the model, the sampler the workers ran (the model's own when the request names none), each image's prompt, generator seed and slice of the batch draw (what
- * reproduces it), who rendered it in how long, the grid, the batch's wall time, and the workers'
- * warnings (e.g. a prompt truncated to 77 CLIP tokens): per image, and distinct and sorted for the
- * batch as the completed event has them; absent when none.
+ * filled in), the model, the sampler the workers ran (the model's own when the request names none),
+ * the grid (absent when none was composed), the batch's wall time and render time, the workers'
+ * warnings (distinct and sorted, as the completed event has them; absent when none), and where
+ * {@code manifest.jsonl} is: one {@link Image} per line, in image order, for every image. A batch of
+ * at most {@code maxListedImages} also lists its images here, as before there was a JSON Lines file.
+ *
+ * @param lines  the key of {@code manifest.jsonl}
+ * @param images every image, for small batches; null otherwise
  */
-@JsonPropertyOrder({"batchId", "model", "scheduler", "acceptedAt", "completedAt", "elapsedMs", "renderMs", "warnings", "grid",
-        "images", "request"})
-public record Manifest(String batchId, String model, String scheduler, String acceptedAt, String completedAt, long elapsedMs,
-                       long renderMs, List<String> warnings, Grid grid, List<Image> images, RenderRequest request) {
+@JsonPropertyOrder({"batchId", "model", "scheduler", "acceptedAt", "completedAt", "elapsedMs", "renderMs", "total",
+        "retried", "warnings", "grid", "lines", "images", "request"})
+public record Manifest(String batchId, String model, String scheduler, String acceptedAt, String completedAt,
+                       long elapsedMs, long renderMs, int total, int retried, List<String> warnings, Grid grid,
+                       String lines, List<Image> images, RenderRequest request) {
 
     public record Grid(String key, int rows, int cols) {
     }
 
     /**
+     * One image: its prompt, generator seed and slice of the batch draw (what reproduces it), and,
+     * once it is in, who rendered it in how long. A line of {@code manifest.jsonl}.
+     *
+     * @param key        where it is; null before it is in
      * @param seed       the seed of the generator that drew this image's noise
      * @param batchSize  how many images that generator drew
      * @param sliceIndex which of them is this one's
      */
+    @JsonPropertyOrder({"index", "key", "prompt", "seed", "batchSize", "sliceIndex", "scheduler", "workerId", "attempt",
+            "timings", "warnings", "device", "dtype"})
     public record Image(int index, String key, String prompt, long seed, int batchSize, int sliceIndex,
-                        String scheduler, String workerId, int attempt, RenderResult.Timings timings, List<String> warnings,
-                        String device, String dtype) {
+                        String scheduler, String workerId, int attempt, RenderResult.Timings timings,
+                        List<String> warnings, String device, String dtype) {
     }
 
-    /** Image {@code i} of the batch: how it is made, and who made it once it is in (null worker before). */
-    static Image image(BatchState state, int i) {
-        BatchState.Image image = state.images().get(i);
-        String key = image != null ? image.objectKey() : null;
-        RenderJob job = RenderJob.forImage(state.request(), i, key != null ? key : "(not rendered yet)");
-        return image == null
-                ? new Image(i, key, job.prompt(), job.generatorSeed(), job.batchSize(), job.sliceIndex(),
-                state.request().scheduler(), null, state.attempts().get(i), null, null, null, null)
-                : new Image(i, key, job.prompt(), job.generatorSeed(), job.batchSize(), job.sliceIndex(),
-                image.scheduler(), image.workerId(), image.attempt(), image.timings(), image.warnings(),
-                image.device(), image.dtype());
+    /** The image of {@code job}, which is in: made as its record says. */
+    static Image image(RenderJob job, ImageRecord in) {
+        return image(job, in, true, in.attempt());
     }
 
-    static Manifest of(BatchState state) {
-        RenderRequest request = state.request();
-        List<Image> images = new ArrayList<>();
-        Set<String> models = new LinkedHashSet<>();
-        Set<String> schedulers = new LinkedHashSet<>();
-        long renderMs = 0;
-        for (int i = 0; i < state.total(); i++) {
-            BatchState.Image image = state.images().get(i);
-            images.add(image(state, i));
-            if (image.model() != null) {
-                models.add(image.model());
-            }
-            if (image.scheduler() != null) {
-                schedulers.add(image.scheduler());
-            }
-            if (image.timings() != null) {
-                renderMs += image.timings().totalMs();
-            }
-        }
-        List<String> warnings = state.warnings();
-        String model = request.model() != null ? request.model()
-                : models.isEmpty() ? null : String.join(", ", models);
-        long completed = Objects.requireNonNullElse(state.completedAt(), state.lastProgressAt());
-        String scheduler = !schedulers.isEmpty() ? String.join(", ", schedulers) : request.scheduler();
-        return new Manifest(state.batchId(), model, scheduler, Instant.ofEpochMilli(state.acceptedAt()).toString(),
-                Instant.ofEpochMilli(completed).toString(), completed - state.acceptedAt(), renderMs,
-                warnings.isEmpty() ? null : warnings, new Grid(state.gridKey(), request.gridRows(), request.gridCols()),
-                images, request);
+    /**
+     * The image of {@code job}: with its record when known ({@code in} tells whether it is in: an
+     * image that is in but whose record is not at hand has its key and no worker), else its key null
+     * and the attempt in flight ({@code attempt}; 0: not released yet).
+     */
+    static Image image(RenderJob job, ImageRecord record, boolean in, int attempt) {
+        ImageRecord known = in ? record : null;
+        return known == null
+                ? new Image(job.index(), in ? job.objectKey() : null, job.prompt(), job.generatorSeed(),
+                job.batchSize(), job.sliceIndex(), job.scheduler(), null, attempt, null, null, null, null)
+                : new Image(job.index(), known.objectKey(), job.prompt(), job.generatorSeed(), job.batchSize(),
+                job.sliceIndex(), known.scheduler(), known.workerId(), known.attempt(), known.timings(),
+                known.warnings(), known.device(), known.dtype());
     }
 }

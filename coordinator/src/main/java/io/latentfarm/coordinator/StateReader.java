@@ -18,9 +18,9 @@ import java.util.Map;
 import java.util.Set;
 
 /**
- * Reads partitions of the compacted state topic from the beginning to their last committed offset
- * ({@code read_committed}: the end is the last stable offset, so aborted writes never count), the
- * last value of each key winning.
+ * Reads partitions of the compacted state topic (one summary per batch, whatever its size) from
+ * the beginning to their last committed offset ({@code read_committed}: the end is the last stable
+ * offset, so aborted writes never count), the last value of each key winning.
  */
 final class StateReader {
     private static final Logger LOG = LoggerFactory.getLogger(StateReader.class);
@@ -29,13 +29,13 @@ final class StateReader {
     private StateReader() {
     }
 
-    static Map<String, BatchState> read(CoordinatorSettings settings, String topic, Set<Integer> partitions) {
+    static Map<String, BatchSummary> read(CoordinatorSettings settings, String topic, Set<Integer> partitions) {
         Map<String, Object> c = new HashMap<>(settings.kafka());
         c.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, settings.bootstrap());
         c.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
         c.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
         c.put(ConsumerConfig.CLIENT_ID_CONFIG, settings.transactionalId() + "-state");
-        Map<String, BatchState> out = new HashMap<>();
+        Map<String, BatchSummary> out = new HashMap<>();
         try (KafkaConsumer<String, byte[]> consumer =
                      new KafkaConsumer<>(c, new StringDeserializer(), new ByteArrayDeserializer())) {
             List<TopicPartition> tps = partitions.stream().map(p -> new TopicPartition(topic, p)).toList();
@@ -53,7 +53,7 @@ final class StateReader {
                         continue;
                     }
                     try {
-                        BatchState state = Json.fromBytes(r.value(), BatchState.class);
+                        BatchSummary state = Json.fromBytes(r.value(), BatchSummary.class);
                         out.put(state.batchId(), state);
                     } catch (MessageDecodeException | IllegalArgumentException e) {
                         LOG.warn("state {}-{}@{} unreadable, skipped: {}", r.topic(), r.partition(), r.offset(),

@@ -17,9 +17,9 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * Creates the project's topics when missing and checks the one rule between them: the requests,
- * results and state topics have the same number of partitions, because a batch's request, its
- * results and its state are keyed by batch id and must meet on the same partition number (the
- * coordinator that owns the partition owns the batch).
+ * results, state and batch-images topics have the same number of partitions, because a batch's
+ * request, its results, its summary and its image records are keyed by batch id and must meet on
+ * the same partition number (the coordinator that owns the partition owns the batch).
  */
 public final class TopicSetup {
     private TopicSetup() {
@@ -46,6 +46,8 @@ public final class TopicSetup {
             addIfMissing(create, described, topics.events(), p, replication, Map.of());
             addIfMissing(create, described, topics.batchState(), p, replication,
                     Map.of(TopicConfig.CLEANUP_POLICY_CONFIG, TopicConfig.CLEANUP_POLICY_COMPACT));
+            addIfMissing(create, described, topics.batchImages(), p, replication,
+                    Map.of(TopicConfig.CLEANUP_POLICY_CONFIG, TopicConfig.CLEANUP_POLICY_COMPACT));
             addIfMissing(create, described, topics.jobs(), jobPartitions, replication, Map.of());
             addIfMissing(create, described, topics.jobsDlq(), 1, replication, Map.of());
             addIfMissing(create, described, topics.cancels(), 1, replication,
@@ -59,12 +61,12 @@ public final class TopicSetup {
                     }
                 }
             }
-            for (String name : List.of(topics.results(), topics.batchState())) {
+            for (String name : List.of(topics.results(), topics.batchState(), topics.batchImages())) {
                 TopicDescription d = described.get(name);
                 if (d != null && d.partitions().size() != p) {
                     throw new IllegalStateException("topic " + name + " has " + d.partitions().size()
                             + " partitions but " + topics.requests() + " has " + p
-                            + "; requests, results and batch state must have the same number");
+                            + "; requests, results, batch state and batch images must have the same number");
                 }
             }
             return p;

@@ -52,7 +52,7 @@ class CoordinatorTest {
         return CoordinatorSettings.builder().bootstrap(kafka.bootstrapServers()).topics(new Topics(prefix))
                 .groupId("latentfarm-coordinator").transactionalId("coordinator-" + prefix)
                 .partitions(3).jobPartitions(4).createTopics(true).maxAttempts(3).reissueAfter(Duration.ofMinutes(30))
-                .build();
+                .window(64).maxGridImages(64).maxListedImages(1024).build();
     }
 
     static CoordinatorSettings withGroup(CoordinatorSettings s, String prefix) {
@@ -117,9 +117,41 @@ class CoordinatorTest {
             assertEquals(done.warnings(), strings(manifest.path("warnings")));
             assertEquals(List.of("prompt: read by a fake worker"), strings(image2.path("warnings")));
 
-            BatchState state = coordinator.batch("b-ok").orElseThrow();
-            assertEquals(BatchState.Status.COMPLETED, state.status());
+            BatchSummary state = coordinator.batch("b-ok").orElseThrow();
+            assertEquals(BatchSummary.Status.COMPLETED, state.status());
             assertEquals(4, state.done());
+            assertEquals(List.of(), state.inFlight());
+            List<String> lines = new String(store.get(state.manifestLinesKey()), StandardCharsets.UTF_8).lines().toList();
+            assertEquals(4, lines.size());
+            assertEquals(Json.newMapper().readTree(lines.get(2)), image2, "manifest.jsonl line 2 = manifest.json image 2");
+        }
+    }
+
+    /**
+     * A grid is composed only for rows x cols within max-grid-images: beyond it, and without rows x
+     * cols, the batch gets its manifests and no grid; image keys are still listed (small batches).
+     */
+    @Test
+    void noGridBeyondMaxGridImagesOrWithoutRowsAndCols() throws Exception {
+        String prefix = "t10.";
+        Topics topics = new Topics(prefix);
+        try (Coordinator coordinator = new Coordinator(withGroup(settings(prefix), prefix).toBuilder().maxGridImages(4).build(), store)
+                .start();
+             FakeWorker worker = new FakeWorker(kafka.bootstrapServers(), topics, store, j -> false, j -> false);
+             BatchClient client = new BatchClient(kafka.bootstrapServers(), topics)) {
+            client.submit(request("b-wide").toBuilder().grid(2, 3).build());
+            client.submit(request("b-count").toBuilder().grid(null, null).count(3).build());
+            for (String id : List.of("b-wide", "b-count")) {
+                BatchEvent done = awaitFinal(client, id, new ArrayList<>());
+                assertEquals(BatchEvent.Type.COMPLETED, done.type(), done.toString());
+                assertEquals(null, done.gridKey(), id);
+                assertFalse(store.exists(new io.latentfarm.common.storage.ObjectKeys("").grid(id)), id);
+                JsonNode manifest = Json.newMapper().readTree(store.get(done.manifestKey()));
+                assertTrue(manifest.path("grid").isMissingNode(), manifest.toString());
+                assertEquals(done.imageKeys().size(), manifest.path("images").size());
+                assertEquals(done.imageKeys().size(), new String(store.get(manifest.path("lines").asText()),
+                        StandardCharsets.UTF_8).lines().count());
+            }
         }
     }
 
@@ -197,7 +229,8 @@ class CoordinatorTest {
              BatchClient client = new BatchClient(kafka.bootstrapServers(), topics)) {
             client.submit(request("b-lost"));
             assertEquals(BatchEvent.Type.COMPLETED, awaitFinal(client, "b-lost", new ArrayList<>()).type());
-            assertEquals(2, coordinator.batch("b-lost").orElseThrow().images().get(2).attempt());
+            assertEquals(2, coordinator.recentImage("b-lost", 2).orElseThrow().attempt());
+            assertEquals(1, coordinator.batch("b-lost").orElseThrow().retried());
         }
     }
 
@@ -214,8 +247,7 @@ class CoordinatorTest {
         CoordinatorSettings s = withGroup(settings(prefix), prefix);
         try (FakeWorker worker = new FakeWorker(kafka.bootstrapServers(), topics, store, j -> false, j -> false);
              BatchClient client = new BatchClient(kafka.bootstrapServers(), topics)) {
-            Coordinator first = new Coordinator(s, store);
-            first.crashPointForTesting(completing -> completing.contains("b-crash"));
+            Coordinator first = new CrashingCoordinator(s, store, (c, completing) -> completing.contains("b-crash"));
             first.start();
             client.submit(request("b-crash"));
             long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
@@ -228,8 +260,8 @@ class CoordinatorTest {
             try (Coordinator second = new Coordinator(s, store).start()) {
                 List<BatchEvent> seen = new ArrayList<>();
                 assertEquals(BatchEvent.Type.COMPLETED, awaitFinal(client, "b-crash", seen).type());
-                assertEquals(BatchState.Status.COMPLETED, second.batch("b-crash").orElseThrow().status());
-                Thread.sleep(1000); // anything more would have arrived by now
+                assertEquals(BatchSummary.Status.COMPLETED, second.batch("b-crash").orElseThrow().status());
+                awaitConsumed(s.groupId(), topics.results()); // the results are all processed: nothing more comes
             }
             assertEquals(1, countCompleted(topics, "b-crash", true));
             assertEquals(2, countCompleted(topics, "b-crash", false));
@@ -289,8 +321,8 @@ class CoordinatorTest {
                 BatchEvent odd = awaitFinal(client, "b-odd", new ArrayList<>());
                 assertEquals("type", odd.violations().get(0).field(), odd.reason());
 
-                BatchState state = coordinator.batch("b-cancel").orElseThrow();
-                assertEquals(BatchState.Status.CANCELLED, state.status());
+                BatchSummary state = coordinator.batch("b-cancel").orElseThrow();
+                assertEquals(BatchSummary.Status.CANCELLED, state.status());
                 assertEquals("changed my mind", state.reason());
                 assertEquals(2, state.done());
             }
@@ -299,8 +331,8 @@ class CoordinatorTest {
                 while (second.batch("b-cancel").isEmpty() && System.nanoTime() < deadline) {
                     Thread.sleep(50);
                 }
-                BatchState rebuilt = second.batch("b-cancel").orElseThrow();
-                assertEquals(BatchState.Status.CANCELLED, rebuilt.status());
+                BatchSummary rebuilt = second.batch("b-cancel").orElseThrow();
+                assertEquals(BatchSummary.Status.CANCELLED, rebuilt.status());
                 assertEquals("changed my mind", rebuilt.reason());
                 worker.publish(worker.seen.stream().filter(j -> j.batchId().equals("b-cancel") && j.index() == 3)
                         .findFirst().orElseThrow(), false);
@@ -308,7 +340,7 @@ class CoordinatorTest {
                 // Past the re-issue deadline (1 s) plus a tick (1 s) since the cancel: nothing was re-issued.
                 long sinceCancel = System.nanoTime() - cancelledAt;
                 Thread.sleep(Math.max(0, Duration.ofMillis(2200).minusNanos(sinceCancel).toMillis()));
-                assertEquals(BatchState.Status.CANCELLED, second.batch("b-cancel").orElseThrow().status());
+                assertEquals(BatchSummary.Status.CANCELLED, second.batch("b-cancel").orElseThrow().status());
                 assertEquals(2, second.batch("b-cancel").orElseThrow().done());
             }
             List<BatchEvent.Type> types = readAll(topics.events(), true).stream()
@@ -331,7 +363,8 @@ class CoordinatorTest {
     void aRecordThatFailsItsTransactionIsDeadLetteredAloneAndTheRestCommit() throws Exception {
         String prefix = "t7.";
         Topics topics = new Topics(prefix);
-        CoordinatorSettings s = withGroup(settings(prefix), prefix).toBuilder()
+        // records of 4 KiB: a batch summary has room for a window of 8 images in flight
+        CoordinatorSettings s = withGroup(settings(prefix), prefix).toBuilder().window(8)
                 .recordLimits(new RecordLimits(4096, 4096, 256)).build();
         try (Coordinator coordinator = new Coordinator(s, store).start();
              FakeWorker worker = new FakeWorker(kafka.bootstrapServers(), topics, store, j -> false, j -> false);
@@ -395,7 +428,7 @@ class CoordinatorTest {
     }
 
     /** Waits until the coordinators' group has committed offsets up to the end of the topic. */
-    private static void awaitConsumed(String group, String topic) throws Exception {
+    static void awaitConsumed(String group, String topic) throws Exception {
         try (Admin admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers()));
              KafkaConsumer<String, byte[]> c = new KafkaConsumer<>(Map.of(
                      ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers()),
@@ -417,11 +450,11 @@ class CoordinatorTest {
         }
     }
 
-    private static long countJobs(Topics topics, String batchId) {
+    static long countJobs(Topics topics, String batchId) {
         return readAll(topics.jobs(), true).stream().filter(r -> r.key().startsWith(batchId + "/")).count();
     }
 
-    private static long countCompleted(Topics topics, String batchId, boolean committed) {
+    static long countCompleted(Topics topics, String batchId, boolean committed) {
         return readAll(topics.events(), committed).stream()
                 .filter(r -> batchId.equals(r.key()))
                 .map(r -> Json.batchEvent(r.value()))

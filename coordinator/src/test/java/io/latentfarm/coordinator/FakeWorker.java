@@ -40,6 +40,8 @@ final class FakeWorker implements AutoCloseable {
     private final Thread thread;
     final List<RenderJob> seen = new CopyOnWriteArrayList<>();
     volatile boolean paused;
+    /** Jobs whose PNG is uploaded; the others get a result only (batches whose images nobody reads: no grid). */
+    volatile Predicate<RenderJob> uploadWhen = j -> true;
 
     FakeWorker(String bootstrap, Topics topics, ObjectStore store, Predicate<RenderJob> failWhen,
                Predicate<RenderJob> dropWhen) {
@@ -51,7 +53,8 @@ final class FakeWorker implements AutoCloseable {
                 ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap,
                 ConsumerConfig.GROUP_ID_CONFIG, "fake-workers-" + topics.prefix(),
                 ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest",
-                ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed"),
+                ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed",
+                ConsumerConfig.MAX_POLL_RECORDS_CONFIG, 1000),
                 new StringDeserializer(), new ByteArrayDeserializer());
         producer = new KafkaProducer<>(Map.of(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap),
                 new StringSerializer(), new ByteArraySerializer());
@@ -104,7 +107,9 @@ final class FakeWorker implements AutoCloseable {
                 result = result.asPermanent(); // as a worker reports a job no retry can change
             }
         } else {
-            store.put(job.objectKey(), Png.encode(imageFor(job.index(), job.width(), job.height())), "image/png");
+            if (uploadWhen.test(job)) {
+                store.put(job.objectKey(), Png.encode(imageFor(job.index(), job.width(), job.height())), "image/png");
+            }
             result = RenderResult.rendered(job, "fake", "fake-model", new RenderResult.Timings(0, 1, 1, 1, 3),
                     warningsFor(job.index())).withScheduler("euler_karras"); // the model's own, as a worker reports it
         }

@@ -103,6 +103,11 @@ public final class ObjectStore implements AutoCloseable {
         s3.putObject(b -> b.bucket(bucket).key(key).contentType(contentType), RequestBody.fromBytes(bytes));
     }
 
+    /** Writes (or overwrites) {@code key} with the file's bytes, streamed from disk (for objects too large for memory). */
+    public void put(String key, java.nio.file.Path file, String contentType) {
+        s3.putObject(b -> b.bucket(bucket).key(key).contentType(contentType), RequestBody.fromFile(file));
+    }
+
     /** @throws ObjectNotFoundException if there is no such key */
     public byte[] get(String key) {
         return find(key).orElseThrow(() -> new ObjectNotFoundException(bucket, key));

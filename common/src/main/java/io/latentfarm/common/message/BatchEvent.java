@@ -22,8 +22,9 @@ import java.util.stream.Collectors;
  *   <li>{@code progress}: {@code done}/{@code total} images, and the {@code warnings} of the image
  *       just in, if any; for a job's denoising progress instead {@code jobId}, {@code step}/{@code steps}
  *       and the {@code worker} rendering it (id, model, device)</li>
- *   <li>{@code completed}: {@code bucket}, {@code imageKeys} (in image order), {@code gridKey},
- *       {@code manifestKey}, {@code done}/{@code total}, {@code warnings} (the workers' warnings
+ *   <li>{@code completed}: {@code bucket}, {@code imageKeys} (in image order; absent for a batch of
+ *       more images than the coordinator lists, whose {@code manifest.jsonl} lists them), {@code gridKey}
+ *       (absent when no grid was composed), {@code manifestKey}, {@code done}/{@code total}, {@code warnings} (the workers' warnings
  *       about the batch's images, distinct and sorted, e.g. a prompt truncated to 77 CLIP tokens)</li>
  *   <li>{@code failed}, {@code cancelled}: {@code reason}; {@code cancelled} comes once, for a batch
  *       cancelled while running, and no {@code completed} follows it</li>
@@ -128,8 +129,18 @@ public record BatchEvent(
     /** @param warnings the batch's warnings, distinct and sorted (null or empty: none) */
     public static BatchEvent completed(String batchId, String bucket, List<String> imageKeys, String gridKey,
                                        String manifestKey, List<String> warnings) {
+        return completed(batchId, bucket, imageKeys.size(), imageKeys, gridKey, manifestKey, warnings);
+    }
+
+    /**
+     * @param imageKeys every image's key in order, or null for a batch too large to list them in one
+     *                  event (its {@code manifest.jsonl}, beside the manifest, has them)
+     * @param gridKey   null when no grid was composed
+     */
+    public static BatchEvent completed(String batchId, String bucket, int total, List<String> imageKeys,
+                                       String gridKey, String manifestKey, List<String> warnings) {
         return new BatchEvent(SCHEMA_VERSION, Type.COMPLETED, batchId, null, null, noneIfEmpty(warnings),
-                imageKeys.size(), imageKeys.size(), null, null, null, bucket, imageKeys, gridKey, manifestKey, null, null);
+                total, total, null, null, null, bucket, imageKeys, gridKey, manifestKey, null, null);
     }
 
     public static BatchEvent failed(String batchId, String reason) {

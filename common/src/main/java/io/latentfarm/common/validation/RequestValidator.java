@@ -258,21 +258,20 @@ public final class RequestValidator {
 
     /**
      * rows/cols/count each in range and consistent; false if N is not usable for further checks. A
-     * grid ({@code rows x cols}) holds at most {@code maxGridImages}; a prompt file brings its own N.
+     * prompt file brings its own N.
      */
     private boolean checkCounts(RenderSpec r, boolean promptFile, List<Violation> out) {
         int before = out.size();
         int max = limits.maxImages();
-        int maxGrid = limits.maxGridImages();
         if ((r.rows() == null) != (r.cols() == null)) {
             String missing = r.rows() == null ? "rows" : "cols";
             out.add(new Violation(missing, "required with " + (r.rows() == null ? "cols" : "rows")));
         }
         if (r.rows() != null) {
-            checkRange("rows", r.rows(), 1, maxGrid, out);
+            checkRange("rows", r.rows(), 1, max, out);
         }
         if (r.cols() != null) {
-            checkRange("cols", r.cols(), 1, maxGrid, out);
+            checkRange("cols", r.cols(), 1, max, out);
         }
         if (r.count() != null && !promptFile) {
             checkRange("count", r.count(), 1, max, out);
@@ -281,9 +280,9 @@ public final class RequestValidator {
             return false;
         }
         boolean grid = r.hasGrid();
-        if (grid && (long) r.rows() * r.cols() > maxGrid) {
+        if (grid && (long) r.rows() * r.cols() > max) {
             out.add(new Violation("rows", r.rows() + " x " + r.cols() + " = " + (long) r.rows() * r.cols()
-                    + " images is more than " + maxGrid));
+                    + " images is more than " + max));
             return false;
         }
         if (promptFile) {

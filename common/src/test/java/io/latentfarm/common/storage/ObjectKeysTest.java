@@ -14,6 +14,10 @@ class ObjectKeysTest {
         ObjectKeys keys = ObjectKeys.root();
         assertEquals("batches/b1/images/0000.png", keys.image("b1", 0));
         assertEquals("batches/b1/images/0011.png", keys.image("b1", 11));
+        assertEquals("batches/b1/images/9999.png", keys.image("b1", 9999, 10_000));
+        assertEquals("batches/b1/images/00011.png", keys.image("b1", 11, 10_001), "digits for the last index");
+        assertEquals("batches/b1/images/000011.png", keys.image("b1", 11, 1_000_000));
+        assertEquals("batches/b1/manifest.jsonl", keys.manifestLines("b1"));
         assertEquals("batches/b1/grid.png", keys.grid("b1"));
         assertEquals("batches/b1/manifest.json", keys.manifest("b1"));
         assertEquals("batches/b1/", keys.batchPrefix("b1"));

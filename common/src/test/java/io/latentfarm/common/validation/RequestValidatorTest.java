@@ -12,7 +12,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
 class RequestValidatorTest {
-    private final RequestValidator validator = new RequestValidator();
+    // A deployment that allows 64 images a batch, so the count limits are easy to read.
+    private final RequestValidator validator = new RequestValidator(Limits.DEFAULTS.withMaxImages(64));
 
     private static RenderRequest.Builder valid() {
         return RenderRequest.builder().prompt("Craftsman, Moroccan Ghibli studio style").grid(4, 3).steps(15).seed(1024L);
@@ -122,6 +123,14 @@ class RequestValidatorTest {
     }
 
     @Test
+    void theDefaultLimitAllowsAMillionImages() {
+        RequestValidator defaults = new RequestValidator();
+        assertEquals(List.of(), defaults.validate(valid().grid(null, null).count(1_000_000).build()));
+        assertEquals(List.of("count: 1000001 is outside 1..1000000"), defaults.validate(valid().grid(null, null)
+                .count(1_000_001).build()).stream().map(Violation::toString).toList());
+    }
+
+    @Test
     void imagesMustSplitEvenlyOverPrompts() {
         assertEquals(List.of(), violations(valid().prompts(List.of("a", "b")).grid(2, 3)));
         assertEquals(List.of("prompts: 2 prompts do not divide 9 images evenly (each prompt gets the same number of images)"),
@@ -166,7 +175,7 @@ class RequestValidatorTest {
 
     @Test
     void limitsAreConfigurable() {
-        Limits limits = Limits.DEFAULTS.withMaxSteps(20).withMaxSize(256, 256).withMaxGridImages(4)
+        Limits limits = Limits.DEFAULTS.withMaxSteps(20).withMaxSize(256, 256).withMaxImages(4)
                 .withGuidanceRange(1, 10).withMaxPromptChars(5).withMinSize(32);
         RequestValidator strict = new RequestValidator(limits);
         RenderRequest r = RenderRequest.builder().prompt("longer").grid(2, 3).steps(25).size(512, 32)

@@ -401,7 +401,7 @@ public final class JobWorker implements AutoCloseable {
         if (!job.jobId().equals(record.key())) {
             throw new Refused("key: " + Excerpt.quote(record.key()) + " is not the job's id \"" + job.jobId() + "\"");
         }
-        String key = settings.keys().image(job.batchId(), job.index());
+        String key = settings.keys().image(job.batchId(), job.index(), job.total());
         if (!key.equals(job.objectKey())) {
             throw new Refused("objectKey: " + Excerpt.quote(job.objectKey()) + " is not " + key
                     + ", the key this worker writes for " + job.jobId() + " (is latentfarm.s3.key-prefix the same?)");
@@ -564,7 +564,7 @@ public final class JobWorker implements AutoCloseable {
                 continue;
             }
             long uploadStart = System.nanoTime();
-            store.put(settings.keys().image(job.batchId(), job.index()), png, "image/png");
+            store.put(settings.keys().image(job.batchId(), job.index(), job.total()), png, "image/png");
             long uploaded = System.nanoTime();
             // Per call: the prompt encoding, denoising up to the last step, then VAE decoding;
             // shared by the jobs of a packed call. PNG encoding counts as decode.
