@@ -28,7 +28,6 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.HashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
@@ -242,11 +241,7 @@ final class BatchAssembler implements AutoCloseable {
 
     private KafkaConsumer<String, byte[]> consumer() {
         if (consumer == null) {
-            Map<String, Object> c = new HashMap<>(settings.kafka());
-            c.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, settings.bootstrap());
-            c.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
-            c.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
-            c.put(ConsumerConfig.CLIENT_ID_CONFIG, settings.transactionalId() + "-images");
+            Map<String, Object> c = settings.clientProperties().consumer(settings.transactionalId() + "-images");
             c.put(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, 5000);
             consumer = new KafkaConsumer<>(c, new StringDeserializer(), new ByteArrayDeserializer());
         }

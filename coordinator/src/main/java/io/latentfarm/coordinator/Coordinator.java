@@ -13,13 +13,11 @@ import io.latentfarm.common.message.RecordLimits;
 import io.latentfarm.common.message.RenderJob;
 import io.latentfarm.common.message.RenderRequest;
 import io.latentfarm.common.message.RenderResult;
-import io.latentfarm.common.storage.ObjectKeys;
 import io.latentfarm.client.storage.ObjectNotFoundException;
 import io.latentfarm.client.storage.ObjectStore;
 import io.latentfarm.common.validation.RequestValidator;
 import io.latentfarm.common.validation.Violation;
 import org.apache.kafka.clients.admin.Admin;
-import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRebalanceListener;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
@@ -199,9 +197,7 @@ public class Coordinator implements AutoCloseable {
     }
 
     private Map<String, Object> adminConfig() {
-        Map<String, Object> c = new HashMap<>(settings.kafka());
-        c.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, settings.bootstrap());
-        return c;
+        return settings.clientProperties().admin();
     }
 
     /** A transactional producer, initialised: fences any previous producer with this transactional id. */
@@ -218,32 +214,19 @@ public class Coordinator implements AutoCloseable {
     }
 
     private Map<String, Object> producerConfig() {
-        Map<String, Object> c = new HashMap<>();
+        Map<String, Object> c = settings.clientProperties().transactionalProducer(settings.transactionalId());
         // A completion writes a batch's manifest inside its transaction: for a 1,000,000-image
         // batch that is longer than Kafka's default 60 s (the broker allows up to 15 min).
-        c.put(ProducerConfig.TRANSACTION_TIMEOUT_CONFIG, 300_000);
-        c.putAll(settings.kafka());
-        c.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, settings.bootstrap());
-        c.put(ProducerConfig.TRANSACTIONAL_ID_CONFIG, settings.transactionalId());
-        c.put(ProducerConfig.CLIENT_ID_CONFIG, settings.transactionalId());
-        c.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true);
-        c.put(ProducerConfig.ACKS_CONFIG, "all");
-        c.put(ProducerConfig.LINGER_MS_CONFIG, 5);
+        c.putIfAbsent(ProducerConfig.TRANSACTION_TIMEOUT_CONFIG, 300_000);
+        c.putIfAbsent(ProducerConfig.LINGER_MS_CONFIG, 5);
         return c;
     }
 
     private Map<String, Object> consumerConfig() {
-        Map<String, Object> c = new HashMap<>();
+        Map<String, Object> c = settings.clientProperties().groupConsumer(settings.groupId(), settings.transactionalId());
         // A coordinator that dies hands its partitions over within 10 s (Kafka's default: 45 s).
-        c.put(ConsumerConfig.SESSION_TIMEOUT_MS_CONFIG, 10_000);
-        c.put(ConsumerConfig.HEARTBEAT_INTERVAL_MS_CONFIG, 3_000);
-        c.putAll(settings.kafka());
-        c.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, settings.bootstrap());
-        c.put(ConsumerConfig.GROUP_ID_CONFIG, settings.groupId());
-        c.put(ConsumerConfig.CLIENT_ID_CONFIG, settings.transactionalId());
-        c.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
-        c.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
-        c.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
+        c.putIfAbsent(ConsumerConfig.SESSION_TIMEOUT_MS_CONFIG, 10_000);
+        c.putIfAbsent(ConsumerConfig.HEARTBEAT_INTERVAL_MS_CONFIG, 3_000);
         // Range assignment gives one member the same partition numbers of requests and results.
         c.put(ConsumerConfig.PARTITION_ASSIGNMENT_STRATEGY_CONFIG, RangeAssignor.class.getName());
         c.put(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, 1000);
