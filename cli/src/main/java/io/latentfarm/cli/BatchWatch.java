@@ -1,6 +1,7 @@
 package io.latentfarm.cli;
 
 import io.latentfarm.common.message.BatchEvent;
+import io.latentfarm.common.message.RenderRequest;
 import io.latentfarm.common.storage.ObjectKeys;
 import io.latentfarm.client.storage.ObjectStore;
 import io.latentfarm.client.BatchClient;
@@ -124,5 +125,11 @@ final class BatchWatch {
         long s = d.toSeconds();
         return s >= 3600 && s % 60 == 0 ? s / 3600 + " h " + s % 3600 / 60 + " min"
                 : s >= 60 ? s / 60 + " min " + s % 60 + " s" : d.toMillis() / 1000.0 + " s";
+    }
+
+    /** "4 image(s)", or where a prompt file's images come from (the coordinator counts them). */
+    static String images(RenderRequest request) {
+        return request.promptsUri() != null ? "images from " + request.promptsUri()
+                : request.imageCount() + " image(s)";
     }
 }

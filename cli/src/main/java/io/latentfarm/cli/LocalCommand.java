@@ -127,9 +127,10 @@ final class LocalCommand implements Callable<Integer> {
             long finished;
             try (BatchClient client = new BatchClient(kafka.bootstrapServers(), topics);
                  BatchClient.Events events = client.events(req.batchId(), false)) {
+                req = request.withPromptsFile(req, store, ObjectKeys.root());
                 submitted = System.nanoTime();
                 client.submit(req);
-                stdout.println("batch " + req.batchId() + " submitted (" + req.imageCount() + " image(s))");
+                stdout.println("batch " + req.batchId() + " submitted (" + BatchWatch.images(req) + ")");
                 stdout.flush();
                 Optional<BatchEvent> last = BatchWatch.await(events, timeout, stdout);
                 finished = System.nanoTime();

@@ -14,7 +14,7 @@ import java.util.List;
  * takes {@link RenderDefaults}' value (the help texts quote that table).
  */
 final class RenderOptions {
-    @Option(names = "--prompt", required = true, paramLabel = "TEXT",
+    @Option(names = "--prompt", paramLabel = "TEXT",
             description = "Prompt; repeat for several (the images go prompt by prompt, shared out evenly).")
     List<String> prompts;
 

@@ -64,10 +64,16 @@ final class SubmitCommand implements Callable<Integer> {
             if (req.batchId() == null) {
                 req = req.withBatchId(io.latentfarm.common.BatchIds.newId());
             }
+            if (request.promptsFile != null) {
+                try (ObjectStore store = ObjectStore.open(s3.config())) {
+                    req = request.withPromptsFile(req, store, s3.keys());
+                }
+                out.println("prompts: " + request.promptsFile + " uploaded as " + req.promptsUri());
+            }
             BatchClient.Events events = await ? client.events(req.batchId(), false) : null;
             try {
                 client.submit(req);
-                out.println("batch " + req.batchId() + " submitted (" + req.imageCount() + " image(s)) to "
+                out.println("batch " + req.batchId() + " submitted (" + BatchWatch.images(req) + ") to "
                         + kafka.topics().requests() + " on " + kafka.bootstrap());
                 if (!await) {
                     out.println("follow it: latentfarm status " + req.batchId() + "   (events: "

@@ -12,6 +12,7 @@ import io.latentfarm.common.message.MessageDecodeException;
 import io.latentfarm.common.message.RecordLimits;
 import io.latentfarm.common.message.RenderJob;
 import io.latentfarm.common.message.RenderRequest;
+import io.latentfarm.common.spec.PromptFile;
 import io.latentfarm.common.message.RenderResult;
 import io.latentfarm.client.storage.ObjectNotFoundException;
 import io.latentfarm.client.storage.ObjectStore;
@@ -53,6 +54,7 @@ import software.amazon.awssdk.core.exception.SdkException;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.security.SecureRandom;
+import java.io.InputStream;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collection;
@@ -156,7 +158,7 @@ public class Coordinator implements AutoCloseable {
     private volatile RuntimeException sendFailure;
 
     public Coordinator(CoordinatorSettings settings, ObjectStore store) {
-        this(settings, store, ImageSources.inline(settings.keys()));
+        this(settings, store, ImageSources.of(settings.keys(), store));
     }
 
     /** @param imageSources where each accepted request's images come from */
@@ -283,7 +285,7 @@ public class Coordinator implements AutoCloseable {
         if (from >= to) {
             return out;
         }
-        try (ImageSource source = imageSources.open(s.request())) {
+        try (ImageSource source = imageSources.open(s.request(), s.total())) {
             SourceCursor cursor = source.find(from);
             for (int i = from; i < to; i++) {
                 ImageSource.Read read = source.read(cursor);
@@ -303,7 +305,7 @@ public class Coordinator implements AutoCloseable {
             return flying.objectKey();
         }
         return recentImage(s.batchId(), index).map(ImageRecord::objectKey).orElseGet(() -> {
-            try (ImageSource source = imageSources.open(s.request())) {
+            try (ImageSource source = imageSources.open(s.request(), s.total())) {
                 return source.read(source.find(index)).job().objectKey();
             }
         });
@@ -465,7 +467,7 @@ public class Coordinator implements AutoCloseable {
 
     /** The open source of a batch's images (opened on first use, e.g. after a restart). */
     private ImageSource source(BatchSummary s) {
-        return sources.computeIfAbsent(s.batchId(), id -> imageSources.open(s.request()));
+        return sources.computeIfAbsent(s.batchId(), id -> imageSources.open(s.request(), s.total()));
     }
 
     private void closeSource(String batchId) {
@@ -679,16 +681,43 @@ public class Coordinator implements AutoCloseable {
         if (request.seed() == null) {
             request = request.withSeed(random.nextLong() & 0xffff_ffffL);
         }
+        int total = request.imageCount();
+        if (request.promptsUri() != null) {
+            PromptFile.Validation file = validatePromptFile(request);
+            if (!file.valid()) {
+                LOG.info("coordinator: rejected request {}: its prompt file: {}", describe(record), file.violations());
+                reject(tx, batchId, file.violations().stream().map(v -> new Violation("promptsUri", v)).toList());
+                return;
+            }
+            total = (int) file.images();
+        }
         long now = System.currentTimeMillis();
-        ImageSource source = imageSources.open(request);
+        ImageSource source = imageSources.open(request, total);
         sources.put(batchId, source); // kept while the batch runs; dropped if this transaction aborts
         tx.put(BatchMachine.accept(request, source.total(), priorityOf(request), now, tx.out));
         LOG.info("coordinator: accepted batch {} ({} images)", batchId, source.total());
     }
 
+    /**
+     * Reads the request's prompt file once, checking every line before anything renders (a file of a
+     * million lines takes seconds; the loop waits for it).
+     */
+    private PromptFile.Validation validatePromptFile(RenderRequest request) {
+        PromptFile.Location at = PromptFile.Location.parse(request.promptsUri());
+        if (!at.bucket().equals(store.bucket())) {
+            return new PromptFile.Validation(List.of("bucket \"" + at.bucket() + "\" is not the cluster's bucket \""
+                    + store.bucket() + "\""), 0, 0);
+        }
+        Optional<InputStream> in = store.stream(at.key());
+        if (in.isEmpty()) {
+            return new PromptFile.Validation(List.of("no object " + at.key() + " in bucket " + store.bucket()), 0, 0);
+        }
+        return PromptFile.validate(in.get(), at.format(), request.spec(), validator);
+    }
+
     /** The request's priority: higher batches are released first. */
     private static int priorityOf(RenderRequest request) {
-        return 0; // requests carry no priority field yet; BatchSummary and the fan-out honour one
+        return request.priority();
     }
 
     private void rejectUndecodable(Tx tx, ConsumerRecord<String, byte[]> record, String keyId, RuntimeException e) {
