@@ -26,6 +26,10 @@ import java.time.Duration;
 @Factory
 @Requires(env = WorkerApplication.ROLE)
 class WorkerBeans {
+    /** {@code latentfarm.worker.renderer}: the Stable Diffusion pipeline on {@code latentfarm.worker.model}. */
+    static final String RENDERER_PIPELINE = "pipeline";
+    /** {@code latentfarm.worker.renderer}: no model, {@link SyntheticRenderer}. */
+    static final String RENDERER_SYNTHETIC = "synthetic";
 
     @Singleton
     @Bean(preDestroy = "close")
@@ -43,11 +47,15 @@ class WorkerBeans {
 
     /**
      * The model, loaded once, in the background: health reports it loading, and the job consumer
-     * starts taking jobs when it is ready. A test or another deployment may replace this bean.
+     * starts taking jobs when it is ready. With {@code renderer: synthetic} no model at all: a
+     * {@link SyntheticRenderer} that sleeps {@code synthetic-render-ms} per image (for benchmarks).
+     * A test or another deployment may replace this bean.
      */
     @Singleton
     @Bean(preDestroy = "close")
-    ImageRenderer renderer(@Value("${latentfarm.worker.model}") String model,
+    ImageRenderer renderer(@Value("${latentfarm.worker.renderer:pipeline}") String kind,
+                           @Value("${latentfarm.worker.synthetic-render-ms:0}") long syntheticRenderMs,
+                           @Nullable @Value("${latentfarm.worker.model:}") String model,
                            @Nullable @Value("${latentfarm.worker.revision:}") String revision,
                            @Nullable @Value("${latentfarm.worker.config:}") String config,
                            @Nullable @Value("${latentfarm.worker.hf-cache:}") String hfCache,
@@ -56,6 +64,19 @@ class WorkerBeans {
                            @Nullable @Value("${latentfarm.worker.device:auto}") String device,
                            @Nullable @Value("${latentfarm.worker.dtype:auto}") String dtype,
                            @Nullable @Value("${latentfarm.worker.vae-upcast:}") String vaeUpcast) {
+        switch (kind.trim()) {
+            case RENDERER_PIPELINE -> {
+            }
+            case RENDERER_SYNTHETIC -> {
+                if (syntheticRenderMs < 0) {
+                    throw new IllegalArgumentException("latentfarm.worker.synthetic-render-ms: " + syntheticRenderMs
+                            + " must be 0 or more");
+                }
+                return new SyntheticRenderer(Duration.ofMillis(syntheticRenderMs));
+            }
+            default -> throw new IllegalArgumentException("latentfarm.worker.renderer: \"" + kind + "\" is not one of "
+                    + RENDERER_PIPELINE + ", " + RENDERER_SYNTHETIC);
+        }
         if (blank(model)) {
             throw new IllegalArgumentException("latentfarm.worker.model: not set; give LATENTFARM_WORKER_MODEL or"
                     + " --model with a diffusers Stable Diffusion v1 folder, a repo id or a checkpoint file");
