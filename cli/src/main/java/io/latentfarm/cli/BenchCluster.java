@@ -11,6 +11,12 @@ import io.latentfarm.common.message.RenderRequest;
 import io.latentfarm.common.storage.ObjectKeys;
 import io.latentfarm.common.storage.ObjectStore;
 import io.latentfarm.coordinator.BatchClient;
+import io.latentfarm.coordinator.CoordinatorSettings;
+import io.latentfarm.worker.service.WorkerSettings;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.AdminClientConfig;
+import org.apache.kafka.clients.admin.ConsumerGroupDescription;
+import org.apache.kafka.common.GroupState;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
@@ -39,6 +45,9 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.Callable;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
@@ -53,6 +62,8 @@ import java.util.concurrent.atomic.AtomicLong;
                 "Last line: bench cluster: N images in S s, R images/s, overhead O ms/image, lost L,"
                         + " duplicate completions D, coordinator heap peak H MiB"})
 final class BenchCluster implements Callable<Integer> {
+    private static final Duration GROUP_WAIT = Duration.ofMinutes(2);
+
     @Spec
     CommandSpec spec;
 
@@ -105,6 +116,7 @@ final class BenchCluster implements Callable<Integer> {
         // The coordinator (and the workers, which check jobs against the same limit) must take the largest request.
         settings.put("latentfarm.coordinator.max-images", Math.max(64, largest));
         settings.put("latentfarm.worker.max-batch", workerMaxBatch);
+        settings.put("latentfarm.coordinator.job-partitions", Math.max(12, workers)); // a partition for every worker
 
         boolean temporary = data == null;
         Path dataDir = temporary ? Files.createTempDirectory("latentfarm-bench") : data.toAbsolutePath();
@@ -115,8 +127,10 @@ final class BenchCluster implements Callable<Integer> {
         try (LocalStack stack = new LocalStack(dataDir, settings, workers, 0)) {
             Topics topics = Topics.defaults();
             String bootstrap = stack.kafka().bootstrapServers();
-            out.printf("  ready in %.2f s (broker, S3 server, coordinator, %d worker(s))%n", (System.nanoTime() - t0) / 1e9,
-                    workers);
+            awaitGroup(bootstrap, CoordinatorSettings.DEFAULT_GROUP, 1, GROUP_WAIT);
+            awaitGroup(bootstrap, WorkerSettings.DEFAULT_GROUP, workers, GROUP_WAIT);
+            out.printf("  ready in %.2f s (broker, S3 server, coordinator, %d worker(s), each with its partitions)%n",
+                    (System.nanoTime() - t0) / 1e9, workers);
             out.flush();
             HeapPeak heap = HeapPeak.start();
             Outcomes outcomes;
@@ -156,6 +170,35 @@ final class BenchCluster implements Callable<Integer> {
             if (temporary) {
                 LocalCommand.deleteQuietly(dataDir);
             }
+        }
+    }
+
+    /**
+     * Waits until {@code members} consumers are in the group, it is stable and each holds partitions,
+     * so that no rebalance (and no job handed over) falls into the measurement.
+     */
+    static void awaitGroup(String bootstrap, String group, int members, Duration timeout) {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        try (Admin admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap))) {
+            while (true) {
+                ConsumerGroupDescription d = admin.describeConsumerGroups(List.of(group)).all()
+                        .get(30, TimeUnit.SECONDS).get(group);
+                if (d.groupState() == GroupState.STABLE && d.members().size() == members
+                        && d.members().stream().allMatch(m -> !m.assignment().topicPartitions().isEmpty())) {
+                    return;
+                }
+                if (System.nanoTime() > deadline) {
+                    throw new IllegalStateException("consumer group " + group + " did not settle with " + members
+                            + " member(s) holding partitions within " + timeout + ": " + d.groupState() + ", "
+                            + d.members().stream().map(m -> m.clientId() + " " + m.assignment().topicPartitions()).toList());
+                }
+                Thread.sleep(50);
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted while waiting for " + group, e);
+        } catch (ExecutionException | TimeoutException e) {
+            throw new IllegalStateException("cannot describe consumer group " + group + ": " + e, e);
         }
     }
 

@@ -27,6 +27,7 @@ import org.apache.kafka.clients.consumer.OffsetAndMetadata;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.clients.producer.RecordMetadata;
 import org.apache.kafka.common.KafkaException;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.errors.WakeupException;
@@ -122,6 +123,9 @@ public final class JobWorker implements AutoCloseable {
     private boolean started;
     private volatile Throwable crash;
 
+    // Owned by the render thread: results sent for the work in hand, not yet acknowledged.
+    private final List<Future<RecordMetadata>> unacknowledged = new ArrayList<>();
+
     // Owned by the consumer thread.
     private InFlight inFlight;
     private long retryAt;
@@ -159,6 +163,9 @@ public final class JobWorker implements AutoCloseable {
         }
         c.put(ConsumerConfig.CLIENT_ID_CONFIG, "latentfarm-worker-" + s.workerId());
         c.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
+        // The coordinator creates the jobs topic with its partition count; a worker that starts first
+        // (no model to load) must wait for it, not have the broker create it with one partition.
+        c.put(ConsumerConfig.ALLOW_AUTO_CREATE_TOPICS_CONFIG, false);
         c.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
         // The coordinator writes jobs in transactions: never render a job of an aborted one.
         c.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
@@ -312,8 +319,12 @@ public final class JobWorker implements AutoCloseable {
     }
 
     private void tendWork() {
+        // Wait for the render itself, not in a poll of paused partitions (which takes its whole
+        // timeout): a short job is committed the moment it is done. The poll then keeps the member
+        // alive and runs rebalances.
+        awaitQuietly(inFlight.future, BUSY_POLL);
         consumer.pause(consumer.assignment()); // partitions assigned since the last poll, too
-        ConsumerRecords<String, byte[]> extra = consumer.poll(BUSY_POLL);
+        ConsumerRecords<String, byte[]> extra = consumer.poll(Duration.ZERO);
         if (!extra.isEmpty()) {
             rewind(extra);
         }
@@ -350,6 +361,16 @@ public final class JobWorker implements AutoCloseable {
     }
 
     private volatile long stopDeadline = Long.MAX_VALUE;
+
+    private static void awaitQuietly(Future<?> future, Duration timeout) {
+        try {
+            future.get(timeout.toMillis(), TimeUnit.MILLISECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } catch (ExecutionException | TimeoutException | CancellationException e) {
+            // done or not, tendWork looks at it next
+        }
+    }
 
     private void commit(Work work, Set<TopicPartition> lost) {
         Map<TopicPartition, OffsetAndMetadata> offsets = new HashMap<>();
@@ -456,6 +477,7 @@ public final class JobWorker implements AutoCloseable {
     // ---------------------------------------------------------------- render thread
 
     private Outcome process(Work work) {
+        unacknowledged.clear();
         try {
             for (RenderCall call : RenderCall.plan(work.jobs())) {
                 if (abandon.get()) {
@@ -463,10 +485,12 @@ public final class JobWorker implements AutoCloseable {
                 }
                 renderCall(call);
             }
+            awaitPublished(); // every result is on the broker before the offsets are committed
             return Outcome.DONE;
         } catch (Abandoned e) {
             return Outcome.HANDED_BACK;
         } finally {
+            unacknowledged.clear();
             currentJob.set(null);
         }
     }
@@ -555,7 +579,7 @@ public final class JobWorker implements AutoCloseable {
             RenderResult.Timings timings = new RenderResult.Timings(0, ms(lastStep[0] - start),
                     ms(rendered - lastStep[0]) + ms(uploadStart - encodeStart), ms(uploaded - uploadStart),
                     ms(uploaded - start));
-            send(new ProducerRecord<>(topics.results(), job.batchId(),
+            publish(new ProducerRecord<>(topics.results(), job.batchId(),
                     Json.toBytes(RenderResult.rendered(job, settings.workerId(), model, timings, warnings(job),
                             renderer.device(), renderer.dtype()).withScheduler(scheduler))));
             this.rendered.incrementAndGet();
@@ -631,12 +655,36 @@ public final class JobWorker implements AutoCloseable {
     /** @param permanent it would fail alike on every try: the coordinator fails the image at once */
     private void publishFailure(RenderJob job, String reason, boolean permanent) {
         RenderResult failure = RenderResult.failed(job, settings.workerId(), Excerpt.cut(reason));
-        send(new ProducerRecord<>(topics.results(), job.batchId(),
+        publish(new ProducerRecord<>(topics.results(), job.batchId(),
                 Json.toBytes(permanent ? failure.asPermanent() : failure)));
         failed.incrementAndGet();
         observer.failed(job, reason);
         LOG.info("failed batch={} image={} worker={} attempt={} reason={}", job.batchId(), job.index(),
                 settings.workerId(), job.attempt(), reason);
+    }
+
+    /**
+     * Sends a result without waiting: the render thread goes on with the next image, and
+     * {@link #awaitPublished} waits for all of a poll's results at once, before the commit.
+     */
+    private void publish(ProducerRecord<String, byte[]> record) {
+        unacknowledged.add(producer.send(record));
+    }
+
+    /** Waits for the broker's acknowledgement of every result published; a failure propagates (the jobs are retried). */
+    private void awaitPublished() {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+        for (Future<RecordMetadata> sent : unacknowledged) {
+            try {
+                sent.get(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new IllegalStateException("interrupted while publishing results", e);
+            } catch (ExecutionException | TimeoutException e) {
+                throw new IllegalStateException("cannot publish to " + topics.results() + ": " + e, e);
+            }
+        }
+        unacknowledged.clear();
     }
 
     /** Sends and waits for the broker's acknowledgement; failures propagate (the job is retried). */
