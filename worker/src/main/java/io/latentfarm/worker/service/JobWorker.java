@@ -313,27 +313,28 @@ public final class JobWorker implements AutoCloseable {
             retryAt = System.currentTimeMillis() + settings.retryBackoff().toMillis();
             return;
         }
-        consumer.pause(consumer.assignment());
+        // No pause yet: a job done within the first wait of tendWork is committed without another
+        // poll, and the next poll finds the records fetched meanwhile. A longer one pauses there.
         Work work = new Work(all, jobs);
         inFlight = new InFlight(work, renderThread.submit(() -> process(work)));
     }
 
     private void tendWork() {
         // Wait for the render itself, not in a poll of paused partitions (which takes its whole
-        // timeout): a short job is committed the moment it is done. The poll then keeps the member
-        // alive and runs rebalances.
+        // timeout): a short job is committed the moment it is done.
         awaitQuietly(inFlight.future, BUSY_POLL);
-        consumer.pause(consumer.assignment()); // partitions assigned since the last poll, too
-        ConsumerRecords<String, byte[]> extra = consumer.poll(Duration.ZERO);
-        if (!extra.isEmpty()) {
-            rewind(extra);
-        }
-        if (stopping.get() && !abandon.get() && System.nanoTime() > stopDeadline) {
-            LOG.warn("worker {}: job {} did not finish within {}; handing it back", settings.workerId(),
-                    currentJob.get(), settings.shutdownGrace());
-            abandon.set(true);
-        }
         if (!inFlight.future.isDone()) {
+            // A longer render: polls with every partition paused keep the member alive and run rebalances.
+            consumer.pause(consumer.assignment()); // partitions assigned since the last poll, too
+            ConsumerRecords<String, byte[]> extra = consumer.poll(Duration.ZERO);
+            if (!extra.isEmpty()) {
+                rewind(extra);
+            }
+            if (stopping.get() && !abandon.get() && System.nanoTime() > stopDeadline) {
+                LOG.warn("worker {}: job {} did not finish within {}; handing it back", settings.workerId(),
+                        currentJob.get(), settings.shutdownGrace());
+                abandon.set(true);
+            }
             return;
         }
         InFlight done = inFlight;
@@ -384,10 +385,18 @@ public final class JobWorker implements AutoCloseable {
         if (offsets.isEmpty()) {
             return;
         }
+        // The results are on the broker already, so the commit need not hold up the next job: it
+        // completes in the background (close() waits for it). A commit that fails (a rebalance took
+        // the partition) has the job run again, rewriting the same bytes; the coordinator ignores
+        // the second result.
         try {
-            consumer.commitSync(offsets);
+            consumer.commitAsync(offsets, (committed, e) -> {
+                if (e != null) {
+                    LOG.warn("worker {}: commit of {} failed ({}); the jobs will run again", settings.workerId(),
+                            offsets.keySet(), e.toString());
+                }
+            });
         } catch (KafkaException e) {
-            // A rebalance took the partition: the job runs again elsewhere, rewriting the same bytes.
             LOG.warn("worker {}: commit of {} failed ({}); the jobs will run again", settings.workerId(),
                     offsets.keySet(), e.toString());
         }
