@@ -12,6 +12,7 @@ import io.latentfarm.common.storage.ObjectKeys;
 import io.latentfarm.common.storage.ObjectStore;
 import io.latentfarm.coordinator.BatchClient;
 import io.latentfarm.coordinator.CoordinatorSettings;
+import io.latentfarm.embedded.EmbeddedKafka;
 import io.latentfarm.worker.service.WorkerSettings;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
@@ -135,10 +136,12 @@ final class BenchCluster implements Callable<Integer> {
             HeapPeak heap = HeapPeak.start();
             Outcomes outcomes;
             long submitStart;
+            long submitWall;
             long submitted;
             try (EventsFollower events = new EventsFollower(bootstrap, topics.events());
                  BatchClient client = new BatchClient(bootstrap, topics)) {
                 submitStart = System.nanoTime();
+                submitWall = System.currentTimeMillis();
                 for (RenderRequest r : requests) {
                     client.submit(r);
                 }
@@ -155,6 +158,8 @@ final class BenchCluster implements Callable<Integer> {
                     (firstAccepted - submitStart) / 1e9, elapsed, outcomes.completed(), outcomes.finals.size() - outcomes.completed(),
                     outcomes.otherSummary());
             out.flush();
+            out.println("  " + timeline(bootstrap, topics.jobs(), "jobs", submitWall) + "; "
+                    + timeline(bootstrap, topics.results(), "results", submitWall));
             long checkStart = System.nanoTime();
             long lost = lost(stack.store(), ObjectKeys.root(), requests, outcomes);
             out.printf("  checked %d image(s) in the bucket and the manifests in %.2f s%n", images,
@@ -171,6 +176,26 @@ final class BenchCluster implements Callable<Integer> {
                 LocalCommand.deleteQuietly(dataDir);
             }
         }
+    }
+
+    /**
+     * When a topic's records of this run were written (their timestamps), from the first request:
+     * the jobs the coordinator fanned out, the results the workers sent. Results reach the broker
+     * a render and an upload after their job; completion comes after the coordinator has taken the last.
+     */
+    static String timeline(String bootstrap, String topic, String name, long fromWallMs) {
+        long first = Long.MAX_VALUE;
+        long last = Long.MIN_VALUE;
+        int count = 0;
+        for (ConsumerRecord<String, byte[]> r : EmbeddedKafka.readAll(bootstrap, topic, false)) {
+            if (r.timestamp() >= fromWallMs) {
+                first = Math.min(first, r.timestamp());
+                last = Math.max(last, r.timestamp());
+                count++;
+            }
+        }
+        return count == 0 ? "no " + name : String.format("%d %s written from %.2f s to %.2f s", count, name,
+                (first - fromWallMs) / 1e3, (last - fromWallMs) / 1e3);
     }
 
     /**
