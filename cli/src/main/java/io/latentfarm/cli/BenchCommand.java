@@ -32,11 +32,13 @@ import java.util.concurrent.Callable;
  * {@code latentfarm bench}: speed and memory, always beside a baseline measured in the same run.
  * {@code bench unet} times one UNet step at batch 2 (classifier-free guidance) for each model and
  * dtype and prints its FLOPs and GFLOP/s next to a plain matmul's GFLOP/s (fp32 and bf16); {@code bench generate} runs one
- * generate and prints its time and the process's peak resident memory.
+ * generate and prints its time and the process's peak resident memory; {@code bench cluster}
+ * ({@link BenchCluster}) runs batches through the whole farm on synthetic workers.
  */
 @Command(name = "bench", mixinStandardHelpOptions = true,
-        description = "Benchmarks: UNet step speed against plain matmul; generate time and peak RSS.",
-        subcommands = {BenchCommand.Unet.class, BenchCommand.Generate.class})
+        description = "Benchmarks: UNet step speed against plain matmul; generate time and peak RSS;"
+                + " the cluster's throughput and overhead on synthetic workers.",
+        subcommands = {BenchCommand.Unet.class, BenchCommand.Generate.class, BenchCluster.class})
 public final class BenchCommand implements Runnable {
     @picocli.CommandLine.Spec
     picocli.CommandLine.Model.CommandSpec spec;

@@ -28,6 +28,7 @@ import java.util.ArrayDeque;
 import java.util.Comparator;
 import java.util.Deque;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
@@ -74,6 +75,15 @@ final class LocalCommand implements Callable<Integer> {
             description = "The web page's port on 127.0.0.1 (default: any free port).")
     int port;
 
+    @Option(names = "--renderer", defaultValue = "pipeline", paramLabel = "pipeline|synthetic",
+            description = "pipeline (default): Stable Diffusion on --model. synthetic: no model; each image sleeps"
+                    + " --synthetic-render-ms and is an 8x8 PNG derived from its seed, slice and prompt (measures latentfarm itself).")
+    String renderer;
+
+    @Option(names = "--synthetic-render-ms", defaultValue = "0", paramLabel = "MS",
+            description = "With --renderer synthetic: milliseconds each image takes (default ${DEFAULT-VALUE}).")
+    long syntheticRenderMs;
+
     @Option(names = "--timeout", defaultValue = "PT2H", description = "Longest wait for the batch, ISO-8601 (default ${DEFAULT-VALUE}).")
     Duration timeout;
 
@@ -93,26 +103,39 @@ final class LocalCommand implements Callable<Integer> {
             req = req.withBatchId(BatchIds.newId());
         }
         compute.resolve(variant); // a bad --device or --dtype is a one-line error before anything starts
+        boolean synthetic = switch (renderer) {
+            case "pipeline" -> false;
+            case "synthetic" -> true;
+            default -> throw new IllegalArgumentException("--renderer: \"" + renderer + "\" is not one of pipeline, synthetic");
+        };
+        if (syntheticRenderMs < 0) {
+            throw new IllegalArgumentException("--synthetic-render-ms: " + syntheticRenderMs + " is below 0");
+        }
         boolean temporary = data == null;
         Path dataDir = temporary ? Files.createTempDirectory("latentfarm-local") : data.toAbsolutePath();
         Deque<AutoCloseable> running = new ArrayDeque<>();
         long t0 = System.nanoTime();
         try {
-            ModelOptions worker = model;
-            if (model.model == null || TINY.equals(model.model)) {
+            Map<String, Object> worker;
+            if (synthetic) {
+                worker = LocalStack.syntheticWorker(syntheticRenderMs);
+                stdout.println("model: none (--renderer synthetic): each image is an 8x8 stand-in drawn in "
+                        + syntheticRenderMs + " ms");
+            } else if (model.model == null || TINY.equals(model.model)) {
                 Path modelDir = dataDir.resolve("model-tiny");
                 RandomModel.writeTiny(modelDir, 0);
-                worker = ModelOptions.of(modelDir);
+                worker = LocalStack.pipelineWorker(ModelOptions.of(modelDir), compute, variant);
                 stdout.println("model: a tiny model with RANDOM weights (--model tiny): its images are noise, not pictures;"
                         + " give --model with a Stable Diffusion v1 folder, repo id or checkpoint for real images");
             } else {
                 model.resolve().close(); // a missing or unsupported model is a one-line error before anything starts
+                worker = LocalStack.pipelineWorker(model, compute, variant);
                 stdout.println("model: " + model.model);
             }
             stdout.println("starting a Kafka broker, an S3 server, the coordinator and a worker (data in " + dataDir
                     + ") ...");
             stdout.flush();
-            LocalStack stack = push(running, new LocalStack(dataDir, worker, compute, variant, port));
+            LocalStack stack = push(running, new LocalStack(dataDir, worker, 1, port));
             EmbeddedKafka kafka = stack.kafka();
             EmbeddedS3 s3 = stack.s3();
             ObjectStore store = stack.store();
@@ -209,7 +232,7 @@ final class LocalCommand implements Callable<Integer> {
         return String.format("%.1f s", nanos / 1e9);
     }
 
-    private static void deleteQuietly(Path dir) {
+    static void deleteQuietly(Path dir) {
         try (Stream<Path> walk = Files.walk(dir)) {
             walk.sorted(Comparator.reverseOrder()).forEach(p -> {
                 try {

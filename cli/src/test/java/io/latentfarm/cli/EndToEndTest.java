@@ -359,6 +359,23 @@ class EndToEndTest {
         assertEquals(128, Png.decode(Files.readAllBytes(out.resolve("grid.png"))).width());
     }
 
+    /** {@code local --renderer synthetic}: no model anywhere; the images are the synthetic renderer's 8x8 stand-ins. */
+    @Test
+    void localWithTheSyntheticRendererLoadsNoModel() throws Exception {
+        Path out = dir.resolve("local-synthetic");
+        CliTestSupport.Run run = CliTestSupport.run("local", "--renderer", "synthetic", "--synthetic-render-ms", "1",
+                "--prompt", "stand-in", "--count", "3", "--seed", "5", "--out", out.toString());
+        assertEquals(0, run.code(), run.out() + run.err());
+        assertTrue(run.out().contains("model: none (--renderer synthetic)"), run.out());
+        for (int i = 0; i < 3; i++) {
+            RgbImage image = Png.decode(Files.readAllBytes(out.resolve(String.format("%04d.png", i))));
+            assertArrayEquals(io.latentfarm.worker.service.SyntheticRenderer.pixels(5, i, "stand-in"), image.pixels());
+        }
+        assertEquals("synthetic", Json.newMapper().readTree(out.resolve("manifest.json").toFile()).path("model").asText());
+        CliTestSupport.Run bad = CliTestSupport.run("local", "--renderer", "magic", "--prompt", "x", "--out", out.toString());
+        assertTrue(bad.err().contains("--renderer: \"magic\" is not one of pipeline, synthetic"), bad.err());
+    }
+
     static void awaitGroup(String group, int members) throws Exception {
         try (Admin admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers()))) {
             long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();

@@ -27,6 +27,7 @@ import org.apache.kafka.clients.consumer.OffsetAndMetadata;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.clients.producer.RecordMetadata;
 import org.apache.kafka.common.KafkaException;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.errors.WakeupException;
@@ -123,6 +124,9 @@ public final class JobWorker implements AutoCloseable {
     private boolean started;
     private volatile Throwable crash;
 
+    // Owned by the render thread: results sent for the work in hand, not yet acknowledged.
+    private final List<Future<RecordMetadata>> unacknowledged = new ArrayList<>();
+
     // Owned by the consumer thread.
     private InFlight inFlight;
     private long retryAt;
@@ -158,6 +162,9 @@ public final class JobWorker implements AutoCloseable {
         }
         // read_committed (groupConsumer): the coordinator writes jobs in transactions, so a job of an
         // aborted one is never rendered.
+        // The coordinator creates the jobs topic with its partition count; a worker that starts first
+        // (no model to load) must wait for it, not have the broker create it with one partition.
+        c.put(ConsumerConfig.ALLOW_AUTO_CREATE_TOPICS_CONFIG, false);
         c.put(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, s.maxBatch());
         // Moving only the partitions that must move keeps a busy worker's partition where it is.
         c.put(ConsumerConfig.PARTITION_ASSIGNMENT_STRATEGY_CONFIG, CooperativeStickyAssignor.class.getName());
@@ -296,23 +303,28 @@ public final class JobWorker implements AutoCloseable {
             retryAt = System.currentTimeMillis() + settings.retryBackoff().toMillis();
             return;
         }
-        consumer.pause(consumer.assignment());
+        // No pause yet: a job done within the first wait of tendWork is committed without another
+        // poll, and the next poll finds the records fetched meanwhile. A longer one pauses there.
         Work work = new Work(all, jobs);
         inFlight = new InFlight(work, renderThread.submit(() -> process(work)));
     }
 
     private void tendWork() {
-        consumer.pause(consumer.assignment()); // partitions assigned since the last poll, too
-        ConsumerRecords<String, byte[]> extra = consumer.poll(BUSY_POLL);
-        if (!extra.isEmpty()) {
-            rewind(extra);
-        }
-        if (stopping.get() && !abandon.get() && System.nanoTime() > stopDeadline) {
-            LOG.warn("worker {}: job {} did not finish within {}; handing it back", settings.workerId(),
-                    currentJob.get(), settings.shutdownGrace());
-            abandon.set(true);
-        }
+        // Wait for the render itself, not in a poll of paused partitions (which takes its whole
+        // timeout): a short job is committed the moment it is done.
+        awaitQuietly(inFlight.future, BUSY_POLL);
         if (!inFlight.future.isDone()) {
+            // A longer render: polls with every partition paused keep the member alive and run rebalances.
+            consumer.pause(consumer.assignment()); // partitions assigned since the last poll, too
+            ConsumerRecords<String, byte[]> extra = consumer.poll(Duration.ZERO);
+            if (!extra.isEmpty()) {
+                rewind(extra);
+            }
+            if (stopping.get() && !abandon.get() && System.nanoTime() > stopDeadline) {
+                LOG.warn("worker {}: job {} did not finish within {}; handing it back", settings.workerId(),
+                        currentJob.get(), settings.shutdownGrace());
+                abandon.set(true);
+            }
             return;
         }
         InFlight done = inFlight;
@@ -341,6 +353,16 @@ public final class JobWorker implements AutoCloseable {
 
     private volatile long stopDeadline = Long.MAX_VALUE;
 
+    private static void awaitQuietly(Future<?> future, Duration timeout) {
+        try {
+            future.get(timeout.toMillis(), TimeUnit.MILLISECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } catch (ExecutionException | TimeoutException | CancellationException e) {
+            // done or not, tendWork looks at it next
+        }
+    }
+
     private void commit(Work work, Set<TopicPartition> lost) {
         Map<TopicPartition, OffsetAndMetadata> offsets = new HashMap<>();
         for (ConsumerRecord<String, byte[]> r : work.records()) {
@@ -353,10 +375,18 @@ public final class JobWorker implements AutoCloseable {
         if (offsets.isEmpty()) {
             return;
         }
+        // The results are on the broker already, so the commit need not hold up the next job: it
+        // completes in the background (close() waits for it). A commit that fails (a rebalance took
+        // the partition) has the job run again, rewriting the same bytes; the coordinator ignores
+        // the second result.
         try {
-            consumer.commitSync(offsets);
+            consumer.commitAsync(offsets, (committed, e) -> {
+                if (e != null) {
+                    LOG.warn("worker {}: commit of {} failed ({}); the jobs will run again", settings.workerId(),
+                            offsets.keySet(), e.toString());
+                }
+            });
         } catch (KafkaException e) {
-            // A rebalance took the partition: the job runs again elsewhere, rewriting the same bytes.
             LOG.warn("worker {}: commit of {} failed ({}); the jobs will run again", settings.workerId(),
                     offsets.keySet(), e.toString());
         }
@@ -446,6 +476,7 @@ public final class JobWorker implements AutoCloseable {
     // ---------------------------------------------------------------- render thread
 
     private Outcome process(Work work) {
+        unacknowledged.clear();
         try {
             for (List<RenderJob> call : plan(work.jobs())) {
                 if (abandon.get()) {
@@ -453,10 +484,12 @@ public final class JobWorker implements AutoCloseable {
                 }
                 renderCall(call);
             }
+            awaitPublished(); // every result is on the broker before the offsets are committed
             return Outcome.DONE;
         } catch (Abandoned e) {
             return Outcome.HANDED_BACK;
         } finally {
+            unacknowledged.clear();
             currentJob.set(null);
         }
     }
@@ -573,7 +606,7 @@ public final class JobWorker implements AutoCloseable {
                     Math.max(0, ms(lastStep[0] - start) - encodeMs),
                     ms(rendered - lastStep[0]) + ms(uploadStart - encodeStart), ms(uploaded - uploadStart),
                     ms(uploaded - start));
-            send(new ProducerRecord<>(topics.results(), job.batchId(),
+            publish(new ProducerRecord<>(topics.results(), job.batchId(),
                     Json.toBytes(RenderResult.rendered(job, settings.workerId(), model, timings, warnings(job),
                             renderer.device(), renderer.dtype()).withScheduler(scheduler))));
             this.rendered.incrementAndGet();
@@ -663,12 +696,36 @@ public final class JobWorker implements AutoCloseable {
     /** @param permanent it would fail alike on every try: the coordinator fails the image at once */
     private void publishFailure(RenderJob job, String reason, boolean permanent) {
         RenderResult failure = RenderResult.failed(job, settings.workerId(), Excerpt.cut(reason));
-        send(new ProducerRecord<>(topics.results(), job.batchId(),
+        publish(new ProducerRecord<>(topics.results(), job.batchId(),
                 Json.toBytes(permanent ? failure.asPermanent() : failure)));
         failed.incrementAndGet();
         observer.failed(job, reason);
         LOG.info("failed batch={} image={} worker={} attempt={} reason={}", job.batchId(), job.index(),
                 settings.workerId(), job.attempt(), reason);
+    }
+
+    /**
+     * Sends a result without waiting: the render thread goes on with the next image, and
+     * {@link #awaitPublished} waits for all of a poll's results at once, before the commit.
+     */
+    private void publish(ProducerRecord<String, byte[]> record) {
+        unacknowledged.add(producer.send(record));
+    }
+
+    /** Waits for the broker's acknowledgement of every result published; a failure propagates (the jobs are retried). */
+    private void awaitPublished() {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+        for (Future<RecordMetadata> sent : unacknowledged) {
+            try {
+                sent.get(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new IllegalStateException("interrupted while publishing results", e);
+            } catch (ExecutionException | TimeoutException e) {
+                throw new IllegalStateException("cannot publish to " + topics.results() + ": " + e, e);
+            }
+        }
+        unacknowledged.clear();
     }
 
     /** Sends and waits for the broker's acknowledgement; failures propagate (the job is retried). */

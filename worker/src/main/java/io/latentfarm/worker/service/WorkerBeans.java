@@ -14,6 +14,7 @@ import io.micronaut.context.annotation.Requires;
 import jakarta.inject.Singleton;
 
 import java.nio.file.Path;
+import java.time.Duration;
 
 /**
  * Builds the plain worker classes from the bound configuration (defaults in
@@ -23,14 +24,33 @@ import java.nio.file.Path;
 @Factory
 @Requires(env = WorkerApplication.ROLE)
 class WorkerBeans {
+    /** {@code latentfarm.worker.renderer}: the Stable Diffusion pipeline on {@code latentfarm.worker.model}. */
+    static final String RENDERER_PIPELINE = "pipeline";
+    /** {@code latentfarm.worker.renderer}: no model, {@link SyntheticRenderer}. */
+    static final String RENDERER_SYNTHETIC = "synthetic";
 
     /**
      * The model, loaded once, in the background: health reports it loading, and the job consumer
-     * starts taking jobs when it is ready. A test or another deployment may replace this bean.
+     * starts taking jobs when it is ready. With {@code renderer: synthetic} no model at all: a
+     * {@link SyntheticRenderer} that sleeps {@code synthetic-render-ms} per image (for benchmarks).
+     * A test or another deployment may replace this bean.
      */
     @Singleton
     @Bean(preDestroy = "close")
     ImageRenderer renderer(WorkerConfig worker) {
+        switch (worker.renderer().trim()) {
+            case RENDERER_PIPELINE -> {
+            }
+            case RENDERER_SYNTHETIC -> {
+                if (worker.syntheticRenderMs() < 0) {
+                    throw new IllegalArgumentException("latentfarm.worker.synthetic-render-ms: "
+                            + worker.syntheticRenderMs() + " must be 0 or more");
+                }
+                return new SyntheticRenderer(Duration.ofMillis(worker.syntheticRenderMs()));
+            }
+            default -> throw new IllegalArgumentException("latentfarm.worker.renderer: \"" + worker.renderer()
+                    + "\" is not one of " + RENDERER_PIPELINE + ", " + RENDERER_SYNTHETIC);
+        }
         String model = worker.model();
         if (model == null) {
             throw new IllegalArgumentException("latentfarm.worker.model: not set; give LATENTFARM_WORKER_MODEL or"

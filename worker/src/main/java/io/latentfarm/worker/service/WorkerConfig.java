@@ -15,7 +15,7 @@ import java.time.Duration;
 // latentfarm.worker.max-batch; the coordinator reads latentfarm.worker.group-id alone.
 @Requires(property = "latentfarm.worker.max-batch")
 @ConfigurationProperties("latentfarm.worker")
-public record WorkerConfig(@Nullable String model, @Nullable String revision, @Nullable String config,
+public record WorkerConfig(String renderer, long syntheticRenderMs, @Nullable String model, @Nullable String revision, @Nullable String config,
                            @Nullable String hfCache, @Nullable String modelId, @Nullable String variant,
                            @Nullable String device, @Nullable String dtype, @Nullable String vaeUpcast,
                            String groupId, @Nullable String workerId, int maxBatch, Duration progressInterval,

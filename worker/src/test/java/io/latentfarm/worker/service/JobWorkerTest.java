@@ -251,6 +251,47 @@ class JobWorkerTest {
     }
 
     /**
+     * The synthetic renderer behind the real job consumer, four jobs a poll: each image lands in the
+     * bucket under its own key as the 8x8 picture of its seed, slice and prompt, each job gets its
+     * result, all are committed, and no progress event is sent.
+     */
+    @Test
+    void syntheticRendererImagesLandInTheBucketWithTheirResults() throws Exception {
+        Topics t = topics("ws.");
+        List<RenderJob> jobs = new ArrayList<>();
+        for (int i = 0; i < 6; i++) {
+            jobs.add(job("bs", i, 6, "synthetic", 3));
+        }
+        jobs.add(job("bs2", 0, 1, "another prompt", 3));
+        for (RenderJob j : jobs) {
+            produce(t, j);
+        }
+        WorkerSettings settings = settings(t, "ws", Duration.ofSeconds(5), Map.of()).toBuilder().maxBatch(4).build();
+        try (JobWorker worker = new JobWorker(settings, new SyntheticRenderer(Duration.ofMillis(1)), store).start()) {
+            List<RenderResult> results = await(t.results(), jobs.size()).stream()
+                    .map(r -> Json.renderResult(r.value())).toList();
+            assertEquals(jobs.size(), results.size());
+            java.util.Set<String> distinct = new java.util.HashSet<>();
+            for (RenderJob j : jobs) {
+                RenderResult result = results.stream().filter(r -> r.jobId().equals(j.jobId())).findFirst().orElseThrow();
+                assertEquals(RenderResult.Status.RENDERED, result.status());
+                assertEquals(SyntheticRenderer.MODEL_ID, result.model());
+                byte[] png = store.get(j.objectKey());
+                io.latentfarm.common.image.RgbImage image = Png.decode(png);
+                assertEquals(SyntheticRenderer.SIZE, image.width());
+                assertEquals(SyntheticRenderer.SIZE, image.height());
+                assertTrue(java.util.Arrays.equals(SyntheticRenderer.pixels(j.generatorSeed(), j.sliceIndex(), j.prompt()),
+                        image.pixels()), j.jobId());
+                distinct.add(java.util.Base64.getEncoder().encodeToString(image.pixels()));
+            }
+            assertEquals(jobs.size(), distinct.size(), "every image its own pixels");
+            awaitCommitted(t, jobs.size());
+            assertEquals(jobs.size(), worker.status().rendered());
+            assertTrue(readToEnd(t.events()).isEmpty(), "a synthetic render sends no progress events");
+        }
+    }
+
+    /**
      * A render four times longer than max.poll.interval.ms: the consumer keeps polling with its
      * partitions paused, stays in the group, renders the job once and commits it.
      */

@@ -157,6 +157,35 @@ class WorkerServiceTest {
         assertEquals(Map.of("packed/0000", all, "packed/0001", all), steps);
     }
 
+    /** {@code renderer: synthetic} needs no model: health is UP with the synthetic renderer; a bad renderer name fails the start naming the setting. */
+    @Test
+    void syntheticRendererLoadsNoModelAndIsUp() throws Exception {
+        try (EmbeddedServer server = ApplicationContext.run(EmbeddedServer.class, Map.of(
+                "micronaut.server.port", -1,
+                "latentfarm.kafka.bootstrap", kafka.bootstrapServers(),
+                "latentfarm.s3.endpoint", s3.endpoint().toString(),
+                "latentfarm.s3.access-key", s3.accessKey(),
+                "latentfarm.s3.secret-key", s3.secretKey(),
+                "latentfarm.worker.renderer", "synthetic",
+                "latentfarm.worker.synthetic-render-ms", 5,
+                "latentfarm.worker.worker-id", "svc-synthetic"), "worker")) {
+            JsonNode health = awaitHealth(server.getURI(), "UP");
+            JsonNode worker = health.path("details").path("worker").path("details");
+            assertEquals(SyntheticRenderer.MODEL_ID, worker.path("model").asText(), health.toString());
+            assertEquals("none", worker.path("dtype").asText(), health.toString());
+            SyntheticRenderer renderer = (SyntheticRenderer) server.getApplicationContext().getBean(ImageRenderer.class);
+            assertEquals(Duration.ofMillis(5), renderer.renderTime());
+        }
+        RuntimeException e = org.junit.jupiter.api.Assertions.assertThrows(RuntimeException.class,
+                () -> ApplicationContext.run(EmbeddedServer.class, Map.of(
+                        "micronaut.server.port", -1,
+                        "latentfarm.kafka.bootstrap", kafka.bootstrapServers(),
+                        "latentfarm.worker.renderer", "magic"), "worker").close());
+        String message = java.util.stream.Stream.iterate((Throwable) e, t -> t != null, Throwable::getCause)
+                .map(String::valueOf).reduce("", String::concat);
+        assertTrue(message.contains("latentfarm.worker.renderer: \"magic\" is not one of pipeline, synthetic"), message);
+    }
+
     @Test
     void healthIsDownAfterAFailedLoadAndSaysWhy() throws Exception {
         Path missing = dir.resolve("no-such-model");
