@@ -91,6 +91,10 @@ final class BenchCluster implements Callable<Integer> {
             description = "Jobs a worker takes in one poll (latentfarm.worker.max-batch, default ${DEFAULT-VALUE}).")
     int workerMaxBatch;
 
+    @Option(names = "--probe", description = "Also time a 4-image batch alone before the run, and one submitted"
+            + " right after the run's batches (behind their windows); prints both latencies and their ratio.")
+    boolean probe;
+
     @Option(names = "--data", paramLabel = "DIR",
             description = "Folder for the broker's and S3 server's data (default: a temporary folder, deleted at the end).")
     Path data;
@@ -138,19 +142,32 @@ final class BenchCluster implements Callable<Integer> {
             long submitStart;
             long submitWall;
             long submitted;
+            double idleProbe = 0;
+            java.util.concurrent.CompletableFuture<Double> busyProbe = null;
             try (EventsFollower events = new EventsFollower(bootstrap, topics.events());
                  BatchClient client = new BatchClient(bootstrap, topics)) {
+                if (probe) {
+                    idleProbe = probe(client, "idle");
+                }
                 submitStart = System.nanoTime();
                 submitWall = System.currentTimeMillis();
                 for (RenderRequest r : requests) {
                     client.submit(r);
                 }
                 submitted = System.nanoTime();
+                if (probe) {
+                    busyProbe = java.util.concurrent.CompletableFuture.supplyAsync(() -> probe(client, "busy"));
+                }
                 out.printf("  submitted in %.2f s%n", (submitted - submitStart) / 1e9);
                 out.flush();
                 outcomes = events.await(requests.stream().map(RenderRequest::batchId).toList(), timeout);
             } finally {
                 heap.stop();
+            }
+            if (busyProbe != null) {
+                double busy = busyProbe.join();
+                out.printf("  a 4-image batch: alone %.3f s, behind the run's batches %.3f s (%.2fx)%n",
+                        idleProbe, busy, busy / idleProbe);
             }
             double elapsed = (outcomes.lastFinal - submitStart) / 1e9;
             long firstAccepted = outcomes.firstAccepted == 0 ? submitted : outcomes.firstAccepted;
@@ -230,6 +247,22 @@ final class BenchCluster implements Callable<Integer> {
     private static void require(boolean ok, String message) {
         if (!ok) {
             throw new IllegalArgumentException(message);
+        }
+    }
+
+    /** Seconds from submitting a 4-image batch to its completed event (the run's own batches are not counted). */
+    private double probe(BatchClient client, String name) {
+        String id = BatchIds.requireValid("probe-" + name + "-" + Long.toString(System.nanoTime(), 36));
+        try (BatchClient.Events events = client.events(id, false)) {
+            long start = System.nanoTime();
+            client.submit(RenderRequest.builder().batchId(id).prompt("bench cluster probe").count(4).steps(1)
+                    .size(64, 64).seed(1L).build());
+            BatchEvent last = events.awaitFinal(timeout, e -> { }).orElseThrow(
+                    () -> new IllegalStateException("probe batch " + id + ": no final event within " + timeout));
+            if (last.type() != BatchEvent.Type.COMPLETED) {
+                throw new IllegalStateException("probe batch " + id + " ended " + last.type() + ": " + last.reason());
+            }
+            return (System.nanoTime() - start) / 1e9;
         }
     }
 

@@ -8,7 +8,6 @@ import io.latentfarm.common.message.RenderJob;
 import io.latentfarm.common.message.RenderRequest;
 import io.latentfarm.common.message.RenderResult;
 import io.latentfarm.client.storage.ObjectStore;
-import io.latentfarm.common.validation.Limits;
 import io.latentfarm.common.validation.Violation;
 import io.latentfarm.client.BatchClient;
 import io.latentfarm.coordinator.Coordinator;
@@ -48,7 +47,6 @@ import java.util.stream.Collectors;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
-import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -230,8 +228,8 @@ class BadInputCorpusTest {
                 "0 is outside 1..1000000");
         request("count-1000001", "r-count-big", body("r-count-big", "").replace("\"count\":1", "\"count\":1000001"),
                 rej, "count", "1000001 is outside 1..1000000");
-        request("grid-huge", "r-grid-big", body("r-grid-big", "\"rows\":100,\"cols\":100").replace("\"count\":1,", ""),
-                rej, "rows", "100 is outside 1..64");
+        request("grid-huge", "r-grid-big", body("r-grid-big", "\"rows\":1001,\"cols\":1000").replace("\"count\":1,", ""),
+                rej, "rows", "1001 x 1000 = 1001000 images is more than 1000000");
         request("rows-alone", "r-rows", body("r-rows", "\"rows\":2").replace("\"count\":1,", ""), rej, "cols",
                 "required with rows");
         request("count-mismatch", "r-count-x", body("r-count-x", "\"rows\":2,\"cols\":2").replace("\"count\":1", "\"count\":3"),
@@ -469,8 +467,7 @@ class BadInputCorpusTest {
 
     private void run(EmbeddedKafka kafka, ObjectStore store) throws Exception {
         CoordinatorSettings cs = EndToEndTest.coordinatorSettings(kafka.bootstrapServers(), topics,
-                "coordinators-corpus", "coordinator-corpus", 2)
-                .toBuilder().limits(Limits.DEFAULTS.withMaxImages(64)).build(); // the corpus's limit
+                "coordinators-corpus", "coordinator-corpus", 2);
         WorkerSettings ws = EndToEndTest.workerSettings(kafka.bootstrapServers(), topics, "workers-corpus", "w-corpus")
                 .toBuilder().progressInterval(Duration.ofSeconds(1)).shutdownGrace(Duration.ofSeconds(5))
                 .retryBackoff(Duration.ofMillis(500)).build();
