@@ -81,14 +81,26 @@ final class BatchAssembler implements AutoCloseable {
             records = Files.createTempFile("latentfarm-" + s.batchId() + "-", ".records");
             lines = Files.createTempFile("latentfarm-" + s.batchId() + "-", ".jsonl");
             try (Spool spool = new Spool(records, s.total())) {
-                readRecords(s, spool);
-                for (ImageRecord r : pending) {
-                    spool.put(r.index(), Json.toBytes(r));
+                long next = readRecords(s, spool, -1);
+                spool.putAll(pending);
+                long deadline = System.nanoTime() + READ_TIMEOUT.toNanos();
+                while (spool.missing() > 0) {
+                    // A transaction's commit returns before its markers reach the partitions: the
+                    // records the last transaction wrote may not be readable (read_committed) yet.
+                    if (System.nanoTime() > deadline) {
+                        break; // get() names the first image still missing
+                    }
+                    Thread.sleep(20);
+                    next = readRecords(s, spool, next);
+                    spool.putAll(pending); // the open transaction's records stay the latest
                 }
                 return writeAll(s, source, spool, lines, now);
             }
         } catch (IOException e) {
             throw new UncheckedIOException("assembling batch " + s.batchId() + ": " + e.getMessage(), e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted while assembling batch " + s.batchId(), e);
         } finally {
             delete(records);
             delete(lines);
@@ -180,6 +192,23 @@ final class BatchAssembler implements AutoCloseable {
             size += bytes.length;
         }
 
+        void putAll(List<ImageRecord> records) throws IOException {
+            for (ImageRecord r : records) {
+                put(r.index(), Json.toBytes(r));
+            }
+        }
+
+        /** How many images have no record yet. */
+        int missing() {
+            int n = 0;
+            for (long a : at) {
+                if (a < 0) {
+                    n++;
+                }
+            }
+            return n;
+        }
+
         ImageRecord get(String batchId, int index) throws IOException {
             if (at[index] < 0) {
                 throw new IllegalStateException("batch " + batchId + ": image " + index
@@ -204,17 +233,29 @@ final class BatchAssembler implements AutoCloseable {
         }
     }
 
-    /** The batch's committed image records, from its partition of the batch-images topic. */
-    private void readRecords(BatchSummary s, Spool spool) throws IOException {
+    /**
+     * The batch's committed image records, from its partition of the batch-images topic: from the
+     * first written since the batch was accepted, or from {@code fromOffset} when not negative (a
+     * second read continuing the first).
+     *
+     * @return the offset after the last record read
+     */
+    private long readRecords(BatchSummary s, Spool spool, long fromOffset) throws IOException {
         TopicPartition tp = new TopicPartition(settings.topics().batchImages(), Partitions.of(s.batchId(), partitions));
         KafkaConsumer<String, byte[]> c = consumer();
         c.assign(List.of(tp));
-        OffsetAndTimestamp from = c.offsetsForTimes(Map.of(tp, Math.max(0, s.acceptedAt() - SKEW_MS))).get(tp);
         long end = c.endOffsets(List.of(tp)).get(tp); // read_committed: the last stable offset
-        if (from == null) {
-            return; // nothing written since: every record is in the open transaction
+        if (fromOffset < 0) {
+            OffsetAndTimestamp from = c.offsetsForTimes(Map.of(tp, Math.max(0, s.acceptedAt() - SKEW_MS))).get(tp);
+            if (from == null) {
+                return -1; // nothing readable written since (yet)
+            }
+            fromOffset = from.offset();
         }
-        c.seek(tp, from.offset());
+        if (fromOffset >= end) {
+            return fromOffset;
+        }
+        c.seek(tp, fromOffset);
         String prefix = s.batchId() + "/";
         long deadline = System.nanoTime() + READ_TIMEOUT.toNanos();
         while (c.position(tp) < end) {
@@ -229,6 +270,7 @@ final class BatchAssembler implements AutoCloseable {
                 }
             }
         }
+        return c.position(tp);
     }
 
     private static int indexOf(String jobId, int from) {
