@@ -110,10 +110,12 @@ class RequestValidatorTest {
     void imageCountLimits() {
         assertEquals(List.of("rows: 8 x 9 = 72 images is more than 64"), violations(valid().grid(8, 9)));
         assertEquals(List.of(), violations(valid().grid(8, 8)));
-        assertEquals(List.of("count: 0 is outside 1..1000000"), violations(valid().grid(null, null).count(0)));
-        assertEquals(List.of("count: 1000001 is outside 1..1000000"),
-                violations(valid().grid(null, null).count(1_000_001)));
-        assertEquals(List.of(), violations(valid().grid(null, null).count(1_000_000)));
+        RequestValidator defaults = new RequestValidator();
+        assertEquals(List.of("count: 0 is outside 1..1000000"), strings(defaults.validate(valid().grid(null, null)
+                .count(0).build())));
+        assertEquals(List.of("count: 1000001 is outside 1..1000000"), strings(defaults.validate(valid().grid(null, null)
+                .count(1_000_001).build())));
+        assertEquals(List.of(), strings(defaults.validate(valid().grid(null, null).count(1_000_000).build())));
         assertEquals(List.of("count: 5 does not match rows x cols = 4 x 3 = 12"), violations(valid().count(5)));
         assertEquals(List.of(), violations(valid().count(12)));
         List<String> many = java.util.Collections.nCopies(65, "p");
@@ -221,5 +223,9 @@ class RequestValidatorTest {
                 "batches/b/images/0000.png");
         assertEquals(List.of("steps: 100000 is outside 1..150"),
                 validator.validate(huge).stream().map(Violation::toString).toList());
+    }
+
+    private static List<String> strings(List<Violation> violations) {
+        return violations.stream().map(Violation::toString).toList();
     }
 }
