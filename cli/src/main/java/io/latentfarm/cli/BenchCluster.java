@@ -295,7 +295,7 @@ final class BenchCluster implements Callable<Integer> {
             Set<String> present = new HashSet<>(store.list(keys.batchPrefix(batch) + "images/"));
             Set<Integer> withResult = outcomes.completed.contains(batch) ? rendered(store, keys, batch, json) : Set.of();
             for (int i = 0; i < r.imageCount(); i++) {
-                if (!present.contains(keys.image(batch, i)) || !withResult.contains(i)) {
+                if (!present.contains(keys.image(batch, i, r.imageCount())) || !withResult.contains(i)) {
                     lost++;
                 }
             }
