@@ -1,5 +1,6 @@
 package io.latentfarm.coordinator;
 
+import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.annotation.JsonPropertyOrder;
 import io.latentfarm.common.message.RenderJob;
 import io.latentfarm.common.message.RenderRequest;
@@ -35,12 +36,14 @@ public record Manifest(String batchId, String model, String scheduler, String ac
      * @param seed       the seed of the generator that drew this image's noise
      * @param batchSize  how many images that generator drew
      * @param sliceIndex which of them is this one's
+     * @param id         the prompt file line's own label, if it gave one
      */
     @JsonPropertyOrder({"index", "key", "prompt", "seed", "batchSize", "sliceIndex", "scheduler", "workerId", "attempt",
-            "timings", "warnings", "device", "dtype"})
+            "timings", "warnings", "device", "dtype", "id"})
     public record Image(int index, String key, String prompt, long seed, int batchSize, int sliceIndex,
                         String scheduler, String workerId, int attempt, RenderResult.Timings timings,
-                        List<String> warnings, String device, String dtype) {
+                        List<String> warnings, String device, String dtype,
+                        @JsonInclude(JsonInclude.Include.NON_NULL) String id) {
     }
 
     /** The image of {@code job}, which is in: made as its record says. */
@@ -57,9 +60,9 @@ public record Manifest(String batchId, String model, String scheduler, String ac
         ImageRecord known = in ? record : null;
         return known == null
                 ? new Image(job.index(), in ? job.objectKey() : null, job.prompt(), job.generatorSeed(),
-                job.batchSize(), job.sliceIndex(), job.scheduler(), null, attempt, null, null, null, null)
+                job.batchSize(), job.sliceIndex(), job.scheduler(), null, attempt, null, null, null, null, job.image().id())
                 : new Image(job.index(), known.objectKey(), job.prompt(), job.generatorSeed(), job.batchSize(),
                 job.sliceIndex(), known.scheduler(), known.workerId(), known.attempt(), known.timings(),
-                known.warnings(), known.device(), known.dtype());
+                known.warnings(), known.device(), known.dtype(), job.image().id());
     }
 }

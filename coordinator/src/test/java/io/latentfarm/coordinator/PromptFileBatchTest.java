@@ -40,7 +40,7 @@ class PromptFileBatchTest {
         return i % 2 == 0
                 ? "{\"prompt\": \"even " + i + "\", \"seed\": " + (1000 + i) + ", \"count\": 2, \"width\": "
                 + (64 + 8 * (i % 4)) + ", \"height\": 72, \"steps\": 3}"
-                : "{\"prompt\": \"odd " + i + "\", \"negativePrompt\": \"blur\"}";
+                : "{\"prompt\": \"odd " + i + "\", \"negativePrompt\": \"blur\", \"id\": \"odd-" + i + "\"}";
     }
 
     @Test
@@ -112,6 +112,9 @@ class PromptFileBatchTest {
             assertEquals(total, manifest.size());
             JsonNode last = Json.newMapper().readTree(manifest.get(total - 1));
             assertEquals(total - 1, last.path("index").asInt());
+            JsonNode labelled = Json.newMapper().readTree(manifest.get(2)); // line 2 (i = 1): after line 1's two images
+            assertEquals("odd-1", labelled.path("id").asText(), labelled.toString());
+            assertTrue(Json.newMapper().readTree(manifest.get(0)).path("id").isMissingNode(), "no id, no field");
             assertNotNull(store.find(jobs.get(0).objectKey()).orElse(null));
         }
     }
