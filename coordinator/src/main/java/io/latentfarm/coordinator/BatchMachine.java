@@ -59,7 +59,7 @@ final class BatchMachine {
 
     /** A request accepted (batch id and seed filled in): its {@code accepted} event; nothing released yet. */
     static BatchSummary accept(RenderRequest request, int total, int priority, long now, Effects out) {
-        out.events.add(BatchEvent.accepted(request, null));
+        out.events.add(BatchEvent.accepted(request, total, null));
         return BatchSummary.accepted(request, total, priority, now);
     }
 

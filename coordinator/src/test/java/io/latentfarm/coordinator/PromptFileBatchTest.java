@@ -74,6 +74,9 @@ class PromptFileBatchTest {
             assertTrue(rejected.reason().contains("line 3: prompt: required"), rejected.reason());
 
             BatchEvent completed = awaitFinal(client, "pf", seen);
+            int lineImages = lines / 2 * 2 + lines / 2;
+            assertTrue(seen.stream().anyMatch(e -> e.batchId().equals("pf") && e.type() == BatchEvent.Type.ACCEPTED
+                    && e.total() == lineImages), "accepted with the file's image count");
             assertEquals(BatchEvent.Type.COMPLETED, completed.type(), completed.toString());
             int total = lines / 2 * 2 + lines / 2;
             assertEquals(total, completed.total());

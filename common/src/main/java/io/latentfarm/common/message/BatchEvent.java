@@ -80,9 +80,10 @@ public record BatchEvent(
         imageKeys = imageKeys == null ? null : List.copyOf(imageKeys);
     }
 
-    public static BatchEvent accepted(RenderRequest request, List<String> warnings) {
+    /** @param total the batch's images (a prompt file's, counted when it was read) */
+    public static BatchEvent accepted(RenderRequest request, int total, List<String> warnings) {
         return new BatchEvent(SCHEMA_VERSION, Type.ACCEPTED, request.batchId(), null, null, warnings, 0,
-                request.imageCount(), null, null, null, null, null, null, null, request, null);
+                total, null, null, null, null, null, null, null, request, null);
     }
 
     /** The most violations a {@code rejected} event lists; the rest are counted in one more. */

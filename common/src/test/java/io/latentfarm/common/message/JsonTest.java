@@ -179,7 +179,7 @@ class JsonTest {
     void eventsRoundTripWithLowercaseTypes() {
         RenderRequest r = RenderRequest.builder().batchId("b1").prompt("a").grid(2, 2).seed(7L).build();
         List<BatchEvent> events = List.of(
-                BatchEvent.accepted(r, List.of("prompt truncated to 77 tokens")),
+                BatchEvent.accepted(r, r.imageCount(), List.of("prompt truncated to 77 tokens")),
                 BatchEvent.rejected("b1", List.of(new Violation("steps", "0 is outside 1..150"))),
                 BatchEvent.progress("b1", 1, 4),
                 BatchEvent.jobProgress("b1", 4, "b1/0001", 3, 15, new BatchEvent.WorkerInfo("w-0", "tiny-sd-v1", "cpu fp32")),
