@@ -96,14 +96,6 @@ final class LocalStack implements AutoCloseable {
         return props;
     }
 
-    /** {@link #properties(EmbeddedKafka, EmbeddedS3, int)} with the pipeline worker on {@code model}. */
-    static Map<String, Object> properties(EmbeddedKafka kafka, EmbeddedS3 s3, ModelOptions model, ComputeOptions compute,
-                                          String variant, int port) {
-        Map<String, Object> props = properties(kafka, s3, port);
-        props.putAll(pipelineWorker(model, compute, variant));
-        return props;
-    }
-
     /** The worker settings for the Stable Diffusion pipeline on a model, as --model, --revision, --config and --cache give it. */
     static Map<String, Object> pipelineWorker(ModelOptions model, ComputeOptions compute, String variant) {
         Map<String, Object> props = new HashMap<>();

@@ -77,7 +77,7 @@ class DocExamplesTest {
              EmbeddedS3 s3 = EmbeddedS3.start(dir.resolve("s3"));
              ObjectStore store = ObjectStore.open(s3.objectStoreConfig());
              ApplicationContext services = ApplicationContext.builder()
-                     .properties(LocalStack.properties(kafka, s3, ModelOptions.of(CliTestSupport.tinyModel()), null, null, 0))
+                     .properties(localProperties(kafka, s3))
                      .environments(LocalStack.ROLES)
                      .beanDefinitions(RuntimeBeanDefinition.builder(ImageRenderer.class, () -> new FlatRenderer(5))
                              .singleton(true).replaces(ImageRenderer.class).build())
@@ -370,5 +370,12 @@ class DocExamplesTest {
             }
         }
         return out;
+    }
+
+    /** What {@code latentfarm local} configures, with the tiny model's pipeline worker (its renderer replaced above). */
+    private static java.util.Map<String, Object> localProperties(EmbeddedKafka kafka, EmbeddedS3 s3) {
+        java.util.Map<String, Object> props = LocalStack.properties(kafka, s3, 0);
+        props.putAll(LocalStack.pipelineWorker(ModelOptions.of(CliTestSupport.tinyModel()), null, null));
+        return props;
     }
 }
